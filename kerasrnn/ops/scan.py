@@ -1,0 +1,153 @@
+"""A `scan` loop primitive for recurrences, with partial unrolling.
+
+`keras.ops.scan` is the right primitive on JAX (it is `jax.lax.scan`). On the
+TensorFlow backend of Keras 3.15 it builds the stacked outputs with the
+*carry's* shapes and dtypes (so `ys` must mirror the carry) and round-trips the
+carry through a `TensorArray` at every step. Recurrent layers need outputs that
+differ from their state (an LSTM carries `(h, c)` and emits `h`), so this module
+provides the same contract with a lean TensorFlow implementation: inputs and
+outputs in `TensorArray`s, the carry as plain loop variables, and `unroll`
+steps per loop iteration. Other backends use `keras.ops.scan` unchanged.
+"""
+
+import keras
+from keras import ops
+from keras import tree
+
+
+def scan(f, init, xs, unroll=1):
+    """Loops `f` over the leading axis of `xs`, threading a carry.
+
+    Args:
+        f: Callable `(carry, x) -> (carry, y)`. `y` may be `None`.
+        init: Initial carry (a tensor or a nested structure of tensors).
+        xs: Tensor or nested structure of tensors, scanned along axis 0.
+        unroll: Positive integer; loop iterations each run this many steps of
+            `f` (the remainder runs after the loop). `True` unrolls fully.
+
+    Returns:
+        `(final_carry, ys)` where `ys` stacks the per-step `y` along axis 0, or
+        is `None` when `f` returns `None` for `y`.
+    """
+    if isinstance(unroll, bool):
+        unroll = 0 if unroll else 1
+    if not isinstance(unroll, int) or unroll < 0:
+        raise ValueError(
+            f"`unroll` must be a positive integer or a boolean. Received: unroll={unroll}"
+        )
+    xs_flat = tree.flatten(xs)
+    length = xs_flat[0].shape[0]
+    if unroll == 0 or (length is not None and length <= max(unroll, 1) and unroll > 1):
+        if length is None:
+            raise ValueError(
+                "Cannot unroll a loop over a sequence whose length is unknown. "
+                f"Received: xs with shape {xs_flat[0].shape}"
+            )
+        return _python_scan(f, init, xs, length)
+    if keras.backend.backend() == "tensorflow":
+        return _tf_scan(f, init, xs, unroll)
+    return _generic_scan(f, init, xs, unroll)
+
+
+def _python_scan(f, init, xs, length):
+    carry, ys = init, []
+    for t in range(length):
+        carry, y = f(carry, tree.map_structure(lambda x: x[t], xs))
+        ys.append(y)
+    if ys[0] is None:
+        return carry, None
+    return carry, tree.map_structure(lambda *s: ops.stack(s, axis=0), *ys)
+
+
+def _generic_scan(f, init, xs, unroll):
+    # keras.ops.scan needs a `y` for every step; emit a dummy when f has none.
+    probe_carry, probe_y = f(init, tree.map_structure(lambda x: x[0], xs))
+    del probe_carry
+    if probe_y is None:
+
+        def g(carry, x):
+            carry, _ = f(carry, x)
+            return carry, ops.zeros((), dtype="int32")
+
+        carry, _ = ops.scan(g, init, xs, unroll=unroll)
+        return carry, None
+    return ops.scan(f, init, xs, unroll=unroll)
+
+
+def _tf_scan(f, init, xs, unroll):
+    import tensorflow as tf
+
+    xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
+    static_length = xs_flat[0].shape[0]
+    length = static_length if static_length is not None else tf.shape(xs_flat[0])[0]
+    x_arrays = [
+        tf.TensorArray(x.dtype, size=length, element_shape=x.shape[1:]).unstack(x)
+        for x in xs_flat
+    ]
+
+    def read(t):
+        return tree.pack_sequence_as(xs, [ta.read(t) for ta in x_arrays])
+
+    # Step 0 runs outside the loop: it fixes the structure, dtypes and shapes
+    # of `y`, which the output TensorArrays need.
+    carry, y0 = f(init, read(0))
+    carry_struct = carry
+    carry_flat = tuple(tree.flatten(carry))
+    has_ys = y0 is not None
+    y_flat0 = tree.flatten(y0) if has_ys else []
+    y_arrays = tuple(
+        tf.TensorArray(y.dtype, size=length, element_shape=y.shape).write(0, y)
+        for y in y_flat0
+    )
+
+    def run_steps(t, carry_flat, y_arrays, count):
+        carry = tree.pack_sequence_as(carry_struct, list(carry_flat))
+        for k in range(count):
+            carry, y = f(carry, read(t + k))
+            if has_ys:
+                y_arrays = tuple(
+                    ta.write(t + k, v) for ta, v in zip(y_arrays, tree.flatten(y))
+                )
+        new_flat = tuple(tree.flatten(carry))
+        # Keep the loop-carried shapes stable (a step may lose static dims).
+        new_flat = tuple(
+            tf.ensure_shape(n, o.shape) if o.shape.rank is not None else n
+            for n, o in zip(new_flat, carry_flat)
+        )
+        return new_flat, y_arrays
+
+    steps = length - 1
+    blocks = steps // unroll
+
+    def body(i, carry_flat, y_arrays):
+        carry_flat, y_arrays = run_steps(1 + i * unroll, carry_flat, y_arrays, unroll)
+        return i + 1, carry_flat, y_arrays
+
+    _, carry_flat, y_arrays = tf.while_loop(
+        lambda i, *_: i < blocks,
+        body,
+        (tf.constant(0), carry_flat, y_arrays),
+        maximum_iterations=blocks,
+    )
+    if unroll > 1:
+        start = 1 + blocks * unroll
+        if static_length is not None:
+            carry_flat, y_arrays = run_steps(start, carry_flat, y_arrays, steps % unroll)
+        else:
+            # Remainder of a dynamic length: one step per iteration.
+            def tail(i, carry_flat, y_arrays):
+                carry_flat, y_arrays = run_steps(i, carry_flat, y_arrays, 1)
+                return i + 1, carry_flat, y_arrays
+
+            _, carry_flat, y_arrays = tf.while_loop(
+                lambda i, *_: i < length, tail, (start, carry_flat, y_arrays)
+            )
+    carry = tree.pack_sequence_as(carry_struct, list(carry_flat))
+    if not has_ys:
+        return carry, None
+    ys_flat = []
+    for ta in y_arrays:
+        stacked = ta.stack()
+        stacked.set_shape(tf.TensorShape([static_length]).concatenate(stacked.shape[1:]))
+        ys_flat.append(stacked)
+    return carry, tree.pack_sequence_as(y0, ys_flat)
