@@ -1,0 +1,26 @@
+"""Runnable end-to-end jobs: `python -m pipelines NAME [options]`.
+
+Each pipeline is a module in this package that defines:
+
+* `DESCRIPTION`: one line shown by `python -m pipelines`;
+* `add_arguments(parser)`: its own options (the common ones are added by
+  `pipelines.common.add_common_arguments`);
+* `run(args) -> dict`: trains/evaluates, writes into `args.output`, returns
+  the metrics it also wrote to `metrics.json`.
+"""
+
+import importlib
+
+#: Pipeline name -> module (imported only when that pipeline is asked for).
+PIPELINES = {
+    "char-lm": "pipelines.char_lm",
+}
+
+
+def load(name):
+    """Returns the module of pipeline `name` (a clear error when unknown)."""
+    if name not in PIPELINES:
+        raise ValueError(
+            f"Unknown pipeline {name!r}. Available: {', '.join(sorted(PIPELINES))}"
+        )
+    return importlib.import_module(PIPELINES[name])
