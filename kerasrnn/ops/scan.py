@@ -92,7 +92,7 @@ def _tf_scan(f, init, xs, unroll):
     # of `y`, which the output TensorArrays need.
     carry, y0 = f(init, read(0))
     carry_struct = carry
-    carry_flat = tuple(tree.flatten(carry))
+    carry_flat = tuple(tf.convert_to_tensor(c) for c in tree.flatten(carry))
     has_ys = y0 is not None
     y_flat0 = tree.flatten(y0) if has_ys else []
     y_arrays = tuple(
@@ -108,7 +108,7 @@ def _tf_scan(f, init, xs, unroll):
                 y_arrays = tuple(
                     ta.write(t + k, v) for ta, v in zip(y_arrays, tree.flatten(y))
                 )
-        new_flat = tuple(tree.flatten(carry))
+        new_flat = tuple(tf.convert_to_tensor(c) for c in tree.flatten(carry))
         # Keep the loop-carried shapes stable (a step may lose static dims).
         new_flat = tuple(
             tf.ensure_shape(n, o.shape) if o.shape.rank is not None else n

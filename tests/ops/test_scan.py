@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras import ops
+
+from kerasrnn.ops import rnn
+from kerasrnn.ops import scan
+
+
+def _cumulative(carry, x):
+    total, count = carry
+    total = total + x
+    return (total, count + 1.0), total * 2.0
+
+
+@pytest.mark.parametrize("unroll", [1, 2, 3, 7, True])
+def test_scan_matches_python_loop(unroll):
+    xs = np.arange(14, dtype="float32").reshape(7, 2)
+    (total, count), ys = scan(_cumulative, (np.zeros(2, "float32"), np.float32(0)), xs, unroll=unroll)
+    np.testing.assert_allclose(total, xs.sum(0))
+    assert float(count) == 7.0
+    np.testing.assert_allclose(ys, 2 * np.cumsum(xs, axis=0))
+
+
+@pytest.mark.parametrize("unroll", [1, 3])
+def test_scan_dynamic_length_in_graph(unroll):
+    @tf.function(input_signature=[tf.TensorSpec([None, 2], tf.float32)])
+    def run(xs):
+        return scan(_cumulative, (tf.zeros(2), tf.constant(0.0)), xs, unroll=unroll)
+
+    for length in (1, 4, 5):
+        xs = np.random.RandomState(length).randn(length, 2).astype("float32")
+        (total, count), ys = run(xs)
+        np.testing.assert_allclose(total, xs.sum(0), rtol=1e-6, atol=1e-6)
+        assert float(count) == length
+        np.testing.assert_allclose(ys, 2 * np.cumsum(xs, axis=0), rtol=1e-6, atol=1e-6)
+
+
+def test_scan_without_outputs_and_gradient():
+    xs = tf.constant(np.random.RandomState(0).randn(5, 3).astype("float32"))
+    w = tf.Variable(0.5)
+
+    def step(h, x):
+        return ops.tanh(w * h + x), None
+
+    with tf.GradientTape() as tape:
+        h, ys = scan(step, tf.zeros(3), xs, unroll=2)
+        loss = tf.reduce_sum(h)
+    assert ys is None
+    grad = tape.gradient(loss, w)
+
+    def numpy_loss(wv):
+        h = np.zeros(3)
+        for x in xs.numpy():
+            h = np.tanh(wv * h + x)
+        return h.sum()
+
+    eps = 1e-3
+    numeric = (numpy_loss(0.5 + eps) - numpy_loss(0.5 - eps)) / (2 * eps)
+    np.testing.assert_allclose(float(grad), numeric, rtol=1e-3)
+
+
+def test_scan_rejects_bad_unroll():
+    with pytest.raises(ValueError, match="unroll"):
+        scan(_cumulative, (np.zeros(2, "float32"), np.float32(0)), np.zeros((3, 2), "float32"), unroll=-1)
+
+
+def test_rnn_masked_steps_repeat_output_and_keep_state():
+    x = np.ones((2, 4, 1), "float32")
+    mask = np.array([[True, False, True, False], [False, True, True, True]])
+
+    def step(x_t, states):
+        h = states[0] + x_t
+        return h * 10.0, (h,)
+
+    last, outputs, (h,) = rnn(step, x, [np.zeros((2, 1), "float32")], mask=mask)
+    np.testing.assert_allclose(np.asarray(outputs)[..., 0], [[10, 10, 20, 20], [0, 10, 20, 30]])
+    np.testing.assert_allclose(np.asarray(h)[:, 0], [2, 3])
+    np.testing.assert_allclose(np.asarray(last)[:, 0], [20, 30])
+    _, zero_outputs, _ = rnn(step, x, [np.zeros((2, 1), "float32")], mask=mask, zero_output_for_mask=True)
+    np.testing.assert_allclose(np.asarray(zero_outputs)[..., 0], [[10, 0, 20, 0], [0, 10, 20, 30]])
