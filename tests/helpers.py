@@ -109,7 +109,8 @@ def run_layer_test(
 
         export_dir = os.path.join(str(tmp_path), "export")
         model.export(export_dir, verbose=False)
-        served = tf.saved_model.load(export_dir).serve(*[tf.constant(a) for a in inputs])
+        loaded = tf.saved_model.load(export_dir)  # keep a reference while serving
+        served = loaded.serve(*[tf.constant(a) for a in inputs])
         for a, b in zip(_as_list(served), expected):
             assert_close(a, b, msg="SavedModel export")
     return model
