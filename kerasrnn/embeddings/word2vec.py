@@ -1,0 +1,242 @@
+"""Training gensim Word2Vec on text tokenized like the Keras model's input.
+
+`train_word2vec` takes token lists, a text file, or a `tf.data` dataset of
+strings, tokenizes strings with `kerasrnn.embeddings.tokenize.tokenize` (the
+same tokens a kerasrnn `TextVectorization` produces), trains skip-gram or
+CBOW with negative sampling, logs each epoch (seconds, words/s, loss) and
+returns the `KeyedVectors`.
+"""
+
+import os
+import time
+
+import numpy as np
+from gensim.models import KeyedVectors
+from gensim.models import Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
+
+from kerasrnn.embeddings.tokenize import read_lines
+from kerasrnn.embeddings.tokenize import tokenize
+
+#: gensim's Cython routines truncate longer sentences; longer lines are cut.
+MAX_SENTENCE_TOKENS = 10000
+
+
+class EpochLogger(CallbackAny2Vec):
+    """Records (and prints) seconds, words/s and loss of each Word2Vec epoch.
+
+    gensim's `get_latest_training_loss()` is the float32 sum over all epochs
+    of one `train()` call, so the loss of an epoch is the difference between
+    two readings. Words/s counts the raw corpus words of an epoch (before
+    frequent-word down-sampling and `min_count` trimming).
+
+    Args:
+        log: Callable taking one line (default `print`); `None` is silent.
+
+    Attributes:
+        epochs: One dict per finished epoch: `epoch`, `seconds`,
+            `words_per_second`, `loss`, `cumulative_loss`.
+    """
+
+    def __init__(self, log=print):
+        self.log = log
+        self.epochs = []
+        self._start = None
+        self._previous = 0.0
+
+    def on_train_begin(self, model):
+        self._previous = 0.0
+
+    def on_epoch_begin(self, model):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, model):
+        seconds = time.perf_counter() - self._start
+        cumulative = float(model.get_latest_training_loss())
+        record = {
+            "epoch": len(self.epochs) + 1,
+            "seconds": seconds,
+            "words_per_second": model.corpus_total_words / max(seconds, 1e-9),
+            "loss": cumulative - self._previous,
+            "cumulative_loss": cumulative,
+        }
+        self._previous = cumulative
+        self.epochs.append(record)
+        if self.log is not None:
+            self.log(
+                f"word2vec epoch {record['epoch']}/{model.epochs}: {seconds:.2f} s, "
+                f"{record['words_per_second']:,.0f} words/s, loss {record['loss']:,.1f}"
+            )
+
+
+def corpus_sentences(corpus, encoding="utf-8"):
+    """Returns `corpus` as a list of token lists (the shared tokenizer).
+
+    Args:
+        corpus: One of
+            * a path (`str` or `os.PathLike`) to a text file, one document
+              per line, decoded with `encoding`;
+            * a `tf.data.Dataset` of scalar strings;
+            * an iterable whose items are strings (tokenized here) or lists
+              of tokens (taken as already tokenized).
+        encoding: Encoding of a text file.
+
+    Lines longer than `MAX_SENTENCE_TOKENS` tokens are cut into pieces, since
+    gensim would silently drop the rest. Empty lines are skipped.
+    """
+    if isinstance(corpus, (str, os.PathLike)):
+        items = read_lines(corpus, encoding)
+    elif type(corpus).__module__.startswith("tensorflow") and hasattr(corpus, "as_numpy_iterator"):
+        items = (_decode(item) for item in corpus.as_numpy_iterator())
+    elif isinstance(corpus, (bytes, np.ndarray)) or not hasattr(corpus, "__iter__"):
+        raise ValueError(
+            "`corpus` must be a text file path, a tf.data.Dataset of strings or an iterable "
+            f"of strings or token lists. Received: corpus of type {type(corpus).__name__}"
+        )
+    else:
+        items = corpus
+    sentences = []
+    for item in items:
+        tokens = tokenize(_decode(item)) if isinstance(item, (str, bytes)) else [str(t) for t in item]
+        for start in range(0, len(tokens), MAX_SENTENCE_TOKENS):
+            sentences.append(tokens[start : start + MAX_SENTENCE_TOKENS])
+    return sentences
+
+
+def _decode(item):
+    if isinstance(item, np.ndarray) and item.shape == ():
+        item = item.item()
+    if isinstance(item, bytes):
+        try:
+            return item.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"`corpus` contains a string that is not valid UTF-8 ({error.reason}).") from None
+    if not isinstance(item, str):
+        raise ValueError(f"`corpus` items must be strings or token lists. Received: {item!r}")
+    return item
+
+
+def train_word2vec(
+    corpus,
+    sg=1,
+    vector_size=100,
+    window=5,
+    negative=5,
+    min_count=5,
+    epochs=5,
+    workers=2,
+    seed=0,
+    sample=1e-3,
+    encoding="utf-8",
+    logger=None,
+):
+    """Trains Word2Vec on `corpus` and returns its `KeyedVectors`.
+
+    Args:
+        corpus: Text file path, `tf.data.Dataset` of strings, or iterable of
+            strings / token lists (see `corpus_sentences`).
+        sg: 1 for skip-gram, 0 for CBOW.
+        vector_size: Dimension of the vectors.
+        window: Maximum distance between the centre and a context word.
+        negative: Negative samples per positive one (> 0).
+        min_count: Words rarer than this are left out of the vocabulary.
+        epochs: Passes over the corpus.
+        workers: Training threads. Results are reproducible for a given
+            `seed` only with `workers=1` (and a fixed `PYTHONHASHSEED`).
+        seed: Seed of the initial vectors and the sampling.
+        sample: Down-sampling threshold of frequent words.
+        encoding: Encoding of a text file corpus.
+        logger: An `EpochLogger` to fill (a printing one if `None`).
+
+    Raises:
+        ValueError: an empty corpus, no word reaching `min_count`, or an
+            invalid hyper-parameter (the message names it).
+    """
+    for name, value in (
+        ("vector_size", vector_size),
+        ("window", window),
+        ("negative", negative),
+        ("min_count", min_count),
+        ("epochs", epochs),
+        ("workers", workers),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    if sg not in (0, 1):
+        raise ValueError(f"`sg` must be 1 (skip-gram) or 0 (CBOW). Received: sg={sg!r}")
+    sentences = corpus_sentences(corpus, encoding=encoding)
+    total = sum(len(s) for s in sentences)
+    if total == 0:
+        raise ValueError(f"`corpus` contains no tokens. Received: corpus={_describe(corpus)}")
+    logger = EpochLogger() if logger is None else logger
+    model = Word2Vec(
+        vector_size=vector_size,
+        window=window,
+        min_count=min_count,
+        sg=sg,
+        negative=negative,
+        hs=0,
+        sample=sample,
+        seed=seed,
+        workers=workers,
+        epochs=epochs,
+        compute_loss=True,
+    )
+    model.build_vocab(sentences)
+    if not model.wv.index_to_key:
+        raise ValueError(
+            f"No word occurs `min_count` times in the corpus ({total} tokens). "
+            f"Received: min_count={min_count}"
+        )
+    model.train(
+        sentences,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=epochs,
+        compute_loss=True,
+        callbacks=[logger],
+    )
+    return model.wv
+
+
+def _describe(corpus):
+    return repr(os.fspath(corpus)) if isinstance(corpus, (str, os.PathLike)) else type(corpus).__name__
+
+
+def save_vectors(keyed_vectors, path):
+    """Saves vectors: word2vec text format for `.txt`/`.vec`, binary for
+    `.bin`, gensim's native format (with `.npy` side files) otherwise."""
+    path = os.fspath(path)
+    if path.endswith((".txt", ".vec")):
+        keyed_vectors.save_word2vec_format(path, binary=False)
+    elif path.endswith(".bin"):
+        keyed_vectors.save_word2vec_format(path, binary=True)
+    else:
+        keyed_vectors.save(path)
+    return path
+
+
+def load_vectors(path):
+    """Loads vectors written by `save_vectors` (format from the extension)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Word vectors not found. Received: path={path!r}")
+    if path.endswith((".txt", ".vec")):
+        return KeyedVectors.load_word2vec_format(path, binary=False)
+    if path.endswith(".bin"):
+        return KeyedVectors.load_word2vec_format(path, binary=True)
+    return KeyedVectors.load(path)
+
+
+def export_projector(keyed_vectors, directory, limit=None):
+    """Writes `vectors.tsv` and `metadata.tsv` for projector.tensorflow.org
+    (or TensorBoard's projector), most frequent words first; returns both paths."""
+    os.makedirs(directory, exist_ok=True)
+    words = keyed_vectors.index_to_key[:limit]
+    vectors = keyed_vectors.vectors[: len(words)]
+    vectors_path = os.path.join(directory, "vectors.tsv")
+    metadata_path = os.path.join(directory, "metadata.tsv")
+    np.savetxt(vectors_path, vectors, delimiter="\t", fmt="%.6g")
+    with open(metadata_path, "w", encoding="utf-8") as f:
+        f.writelines(f"{word}\n" for word in words)
+    return vectors_path, metadata_path

@@ -1,0 +1,264 @@
+"""`Word2VecInitializer`: an embedding matrix aligned with a Keras vocabulary."""
+
+import base64
+import collections
+
+import keras
+import numpy as np
+from keras import ops
+
+OOV_POLICIES = ("random", "zeros", "mean")
+
+
+@keras.saving.register_keras_serializable(package="kerasrnn")
+class Word2VecInitializer(keras.initializers.Initializer):
+    """Initializes an `Embedding` with word vectors, row `i` for vocabulary word `i`.
+
+    The vocabulary is that of a `TextVectorization` or `StringLookup` layer
+    (`layer.get_vocabulary()`, or the layer itself). Row by row:
+
+    * the mask token (`""`, index 0 of a `TextVectorization`) gets zeros;
+    * the OOV token (`"[UNK]"`) and every word the vectors do not know get the
+      `oov` policy: `"random"` (normal, mean 0, the standard deviation of all
+      the vectors, from `seed`), `"zeros"`, or `"mean"` (the mean vector);
+    * every other word gets its vector.
+
+    The matrix is computed once, in the constructor, with one vectorised
+    lookup (well under a second for 100k words); `coverage` reports how many
+    words were found. `keyed_vectors` only needs `key_to_index` and
+    `vectors` (a gensim `KeyedVectors`).
+
+    Serialization: a `KeyedVectors` object is not JSON, so `get_config()`
+    carries the aligned matrix itself (float32, base64, bit-exact) and the
+    vocabulary; `from_config` rebuilds an initializer that returns the same
+    matrix without gensim or the vectors. A `.keras` file of a model using it
+    therefore holds the vectors twice (weights and config); use
+    `word2vec_embedding(..., vectors_in_config=False)` to keep only the weights.
+
+    Args:
+        keyed_vectors: gensim `KeyedVectors` (or anything with
+            `key_to_index` and `vectors`). Not needed when `matrix` is given.
+        vocabulary: List of tokens (no duplicates), or a layer with
+            `get_vocabulary()`.
+        oov: `"random"`, `"zeros"` or `"mean"`: rows of the OOV token and of
+            words without a vector.
+        seed: Integer seed of the `"random"` rows.
+        mask_token: Token whose row is zeros (default `""`).
+        oov_token: Token treated as out of vocabulary (default `"[UNK]"`).
+        matrix: A ready `(len(vocabulary), dim)` matrix (used by
+            `from_config`); then `keyed_vectors` must be `None`.
+
+    Call arguments:
+        shape: Must equal the matrix shape `(len(vocabulary), vector_size)`.
+        dtype: Float dtype of the returned tensor.
+
+    Attributes:
+        matrix: The float32 NumPy matrix.
+        coverage: Dict with `words` (vocabulary minus mask and OOV tokens),
+            `found`, `missing`, `fraction` and `missing_examples`.
+
+    Example:
+
+    >>> vectorize = kerasrnn.embeddings.text_vectorization(max_tokens=20000)
+    >>> vectorize.adapt(texts)
+    >>> init = Word2VecInitializer(kv, vectorize, oov="random", seed=0)
+    >>> embedding = keras.layers.Embedding(
+    ...     len(init.vocabulary), kv.vector_size,
+    ...     embeddings_initializer=init, mask_zero=True, trainable=False)
+    """
+
+    def __init__(
+        self,
+        keyed_vectors=None,
+        vocabulary=None,
+        oov="random",
+        seed=None,
+        mask_token="",
+        oov_token="[UNK]",
+        matrix=None,
+    ):
+        if oov not in OOV_POLICIES:
+            raise ValueError(f"`oov` must be one of {OOV_POLICIES}. Received: oov={oov!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        self.keyed_vectors = keyed_vectors
+        self.vocabulary = _check_vocabulary(vocabulary)
+        self.oov = oov
+        self.seed = seed
+        self.mask_token = mask_token
+        self.oov_token = oov_token
+        if (keyed_vectors is None) == (matrix is None):
+            raise ValueError("Pass exactly one of `keyed_vectors` and `matrix`.")
+        if matrix is not None:
+            self.matrix = np.asarray(_decode_matrix(matrix), dtype="float32")
+            if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.vocabulary):
+                raise ValueError(
+                    f"`matrix` must have one row per vocabulary word ({len(self.vocabulary)}). "
+                    f"Received: matrix.shape={self.matrix.shape}"
+                )
+            self.coverage = None
+        else:
+            self.matrix, self.coverage = _aligned_matrix(
+                keyed_vectors, self.vocabulary, oov, seed, mask_token, oov_token
+            )
+
+    @property
+    def shape(self):
+        return self.matrix.shape
+
+    def __call__(self, shape, dtype=None):
+        if tuple(shape) != self.matrix.shape:
+            raise ValueError(
+                f"Word2VecInitializer holds a matrix of shape {self.matrix.shape} "
+                f"(vocabulary size, vector size); the weight asks for shape={tuple(shape)}. "
+                "The Embedding's input_dim must be the vocabulary size and its output_dim "
+                "the vectors' size."
+            )
+        return ops.convert_to_tensor(self.matrix, dtype=dtype or "float32")
+
+    def get_config(self):
+        return {
+            "vocabulary": list(self.vocabulary),
+            "oov": self.oov,
+            "seed": self.seed,
+            "mask_token": self.mask_token,
+            "oov_token": self.oov_token,
+            "matrix": _encode_matrix(self.matrix),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check_vocabulary(vocabulary):
+    if hasattr(vocabulary, "get_vocabulary"):
+        vocabulary = vocabulary.get_vocabulary()
+    if vocabulary is None or isinstance(vocabulary, (str, bytes)):
+        raise ValueError(
+            "`vocabulary` must be a list of tokens or a layer with get_vocabulary(). "
+            f"Received: vocabulary={vocabulary!r}"
+        )
+    vocabulary = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
+    if not vocabulary:
+        raise ValueError("`vocabulary` is empty. Received: vocabulary=[]")
+    if len(set(vocabulary)) != len(vocabulary):
+        duplicates = [t for t, n in collections.Counter(vocabulary).items() if n > 1]
+        raise ValueError(
+            f"`vocabulary` has duplicate tokens, so rows cannot be aligned. "
+            f"Received: vocabulary with duplicates {duplicates[:10]!r}"
+        )
+    return vocabulary
+
+
+def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token):
+    vectors = np.asarray(keyed_vectors.vectors, dtype="float32")
+    if vectors.ndim != 2 or vectors.shape[0] == 0:
+        raise ValueError(f"`keyed_vectors` holds no vectors. Received: shape {vectors.shape}")
+    key_to_index = keyed_vectors.key_to_index
+    special = {mask_token, oov_token}
+    index = np.fromiter(
+        (-1 if token in special else key_to_index.get(token, -1) for token in vocabulary),
+        dtype=np.int64,
+        count=len(vocabulary),
+    )
+    found = index >= 0
+    matrix = np.empty((len(vocabulary), vectors.shape[1]), dtype="float32")
+    matrix[found] = vectors[index[found]]
+    missing = ~found
+    is_mask = np.fromiter((t == mask_token for t in vocabulary), dtype=bool, count=len(vocabulary))
+    missing &= ~is_mask
+    matrix[is_mask] = 0.0
+    if oov == "zeros":
+        matrix[missing] = 0.0
+    elif oov == "mean":
+        matrix[missing] = vectors.mean(axis=0)
+    else:
+        rng = np.random.default_rng(seed)
+        matrix[missing] = rng.normal(0.0, float(vectors.std()), size=(int(missing.sum()), vectors.shape[1]))
+    words = sum(1 for t in vocabulary if t not in special)
+    missing_words = [t for t, m in zip(vocabulary, missing) if m and t not in special]
+    coverage = {
+        "words": words,
+        "found": int(found.sum()),
+        "missing": len(missing_words),
+        "fraction": float(found.sum()) / words if words else 0.0,
+        "missing_examples": missing_words[:10],
+    }
+    return matrix, coverage
+
+
+def _encode_matrix(matrix):
+    data = np.ascontiguousarray(matrix, dtype="<f4")
+    return {"shape": list(data.shape), "dtype": "float32", "base64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def _decode_matrix(matrix):
+    if isinstance(matrix, dict):
+        data = np.frombuffer(base64.b64decode(matrix["base64"]), dtype="<f4")
+        return data.reshape(matrix["shape"])
+    return matrix
+
+
+def word2vec_embedding(
+    keyed_vectors,
+    vocabulary,
+    trainable=True,
+    mask_zero=True,
+    oov="random",
+    seed=None,
+    vectors_in_config=True,
+    name=None,
+):
+    """A `keras.layers.Embedding` initialized from word vectors.
+
+    Args:
+        keyed_vectors: gensim `KeyedVectors`.
+        vocabulary: Token list or `TextVectorization`/`StringLookup` layer.
+        trainable: `False` freezes the vectors; `True` fine-tunes them.
+        mask_zero: Mask index 0 (the padding of a `TextVectorization`).
+        oov, seed: As for `Word2VecInitializer`.
+        vectors_in_config: With `True` the layer's initializer is the
+            `Word2VecInitializer` (its config carries the matrix, so a clone
+            from config has the vectors too). With `False` the layer is built
+            at once, the vectors are assigned as its weights and its config
+            names a `"zeros"` initializer: the weights (and a `.keras` file)
+            still hold the vectors, the config stays small.
+
+    Returns:
+        The `Embedding`, with the initializer as `layer.word2vec_initializer`
+        (its `coverage` says how many words had a vector).
+    """
+    init = Word2VecInitializer(keyed_vectors, vocabulary, oov=oov, seed=seed)
+    rows, dim = init.shape
+    layer = keras.layers.Embedding(
+        rows,
+        dim,
+        embeddings_initializer=init if vectors_in_config else "zeros",
+        mask_zero=mask_zero,
+        trainable=trainable,
+        name=name,
+    )
+    if not vectors_in_config:
+        assign_vectors(layer, init)
+    layer.word2vec_initializer = init
+    return layer
+
+
+def assign_vectors(embedding, initializer):
+    """Writes a `Word2VecInitializer`'s matrix into an existing `Embedding`.
+
+    Raises:
+        ValueError: the layer's `input_dim`/`output_dim` differ from the
+            vocabulary size / vector size.
+    """
+    expected = (embedding.input_dim, embedding.output_dim)
+    if expected != initializer.shape:
+        raise ValueError(
+            f"The Embedding {embedding.name!r} has (input_dim, output_dim)={expected} but the "
+            f"vectors give (vocabulary size, vector size)={initializer.shape}."
+        )
+    if not embedding.built:
+        embedding.build((None,))
+    embedding.embeddings.assign(initializer.matrix)
+    return embedding
