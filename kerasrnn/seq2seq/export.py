@@ -1,0 +1,82 @@
+"""SavedModel export of a trained `Seq2Seq`: strings in, strings out.
+
+`export_translator` writes a SavedModel with two signatures,
+
+* `translate`: greedy search;
+* `translate_beam`: beam search (`beam_width`, `length_penalty` fixed at export),
+
+each mapping a `tf.string` batch `(batch,)` to a dict with `translations`
+(`tf.string` `(batch,)`), `scores` (`(batch,)`, the best hypothesis's score)
+and `lengths` (generated tokens, end included). Tokenisation, vocabulary
+lookup (unknown tokens → OOV), truncation of sources to `max_source_length`
+tokens, search and detokenisation all run inside the graph, so the SavedModel
+loads with `tf.saved_model.load` where kerasrnn is not installed. An empty
+string translates like a source holding only the end token.
+"""
+
+import keras
+import tensorflow as tf
+
+from kerasrnn.data import translation
+from kerasrnn.seq2seq.search import beam_search
+from kerasrnn.seq2seq.search import greedy_search
+
+STRINGS = tf.TensorSpec([None], tf.string)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value
+
+
+def translate_fns(model, source_vocab, target_vocab, max_source_length, max_length,
+                  beam_width=4, length_penalty=0.0):
+    """`(greedy_fn, beam_fn, tables)`: string batch → output dict functions.
+
+    The functions use TensorFlow string ops around kerasrnn's searches; the
+    returned lookup tables must be tracked by whatever saves them.
+    """
+    _check_positive("max_source_length", max_source_length)
+    _check_positive("max_length", max_length)
+    _check_positive("beam_width", beam_width)
+    source_table = translation.lookup_table(source_vocab.tokens)
+    target_tokens = tf.constant(target_vocab.tokens)
+
+    def source_ids(sources):
+        ids = translation.encode(source_table, sources, source_vocab.level,
+                                 max_source_length, add_end=True)
+        return ids.to_tensor(0)
+
+    def outputs(ids, scores, lengths):
+        return {
+            "translations": translation.decode(target_tokens, ids, target_vocab.level),
+            "scores": scores,
+            "lengths": lengths,
+        }
+
+    def greedy(sources):
+        result = greedy_search(model, source_ids(sources), max_length)
+        return outputs(result["ids"], result["scores"], result["lengths"])
+
+    def beam(sources):
+        result = beam_search(model, source_ids(sources), beam_width, max_length,
+                             length_penalty=length_penalty)
+        return outputs(result["ids"][:, 0], result["scores"][:, 0], result["lengths"][:, 0])
+
+    return greedy, beam, [source_table]
+
+
+def export_translator(path, model, source_vocab, target_vocab, max_source_length, max_length,
+                      beam_width=4, length_penalty=0.0):
+    """Writes the SavedModel described in this module's docstring to `path`."""
+    greedy, beam, tables = translate_fns(model, source_vocab, target_vocab, max_source_length,
+                                         max_length, beam_width, length_penalty)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for table in tables:
+        archive.track(table)
+    archive.add_endpoint("translate", greedy, input_signature=[STRINGS])
+    archive.add_endpoint("translate_beam", beam, input_signature=[STRINGS])
+    archive.write_out(path, verbose=False)
+    return path
