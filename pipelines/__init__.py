@@ -14,6 +14,11 @@ import importlib
 #: Pipeline name -> module (imported only when that pipeline is asked for).
 PIPELINES = {
     "char-lm": "pipelines.char_lm",
+    "ntm-copy": "pipelines.ntm_copy",
+    "ntm-repeat-copy": "pipelines.ntm_repeat_copy",
+    "ntm-recall": "pipelines.ntm_recall",
+    "ntm-sort": "pipelines.ntm_sort",
+    "ntm-ngrams": "pipelines.ntm_ngrams",
 }
 
 

@@ -1,0 +1,332 @@
+"""What the NTM pipelines share: model, loss and metrics in bits, training, reports.
+
+A task pipeline describes itself with a `TaskSpec` (its batch function, the
+options of its training distribution, a quick variant, its generalisation
+sets) and calls `run_task(args, spec)`.
+
+Targets are packed with the output-phase mask as one more channel, so the
+loss and metrics see which steps are scored: `y = [targets, output_mask]`.
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+
+from pipelines.common import positive
+from pipelines.common import write_history
+from pipelines.common import write_json
+
+LN2 = float(np.log(2.0))
+
+
+@dataclasses.dataclass
+class TaskSpec:
+    """How one algorithmic task is trained and evaluated."""
+
+    name: str
+    batch_fn: object
+    train_options: dict
+    quick_options: dict
+    #: Generalisation sets: label -> batch options (evaluated after training).
+    generalisation: dict = dataclasses.field(default_factory=dict)
+    quick_generalisation: dict = dataclasses.field(default_factory=dict)
+    #: NTM defaults (paper table) and LSTM baseline sizes.
+    ntm: dict = dataclasses.field(default_factory=dict)
+    lstm: dict = dataclasses.field(default_factory=dict)
+    learning_rate: float = 1e-3
+    steps_per_epoch: int = 100
+    epochs: int = 10
+    batch_size: int = 16
+    #: Extra evaluation: `fn(batch, probabilities) -> dict` of metrics.
+    extra_metrics: object = None
+
+
+def add_ntm_arguments(parser):
+    parser.add_argument("--model", choices=("ntm", "lstm"), default="ntm", help="NTM or LSTM baseline (default: ntm)")
+    parser.add_argument("--controller", choices=("lstm", "dense"), default=None, help="NTM controller")
+    parser.add_argument("--units", type=int, default=None, help="NTM controller size")
+    parser.add_argument("--memory-size", type=int, default=None, help="memory rows N (default 128)")
+    parser.add_argument("--memory-width", type=int, default=None, help="memory width M (default 20)")
+    parser.add_argument("--read-heads", type=int, default=None)
+    parser.add_argument("--write-heads", type=int, default=None)
+    parser.add_argument("--memory-init", choices=("constant", "learned", "random"), default="constant")
+    parser.add_argument("--lstm-units", type=int, default=None, help="LSTM baseline units per layer")
+    parser.add_argument("--lstm-layers", type=int, default=None, help="LSTM baseline layers")
+    parser.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam",
+                        help="adam (lr 1e-3) or rmsprop (lr 1e-4, momentum 0.9); default adam")
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
+    parser.add_argument("--steps-per-epoch", type=int, default=None)
+    parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
+    parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+
+
+def pack(batch):
+    """`(inputs, [targets, output_mask])` for Keras from a task batch dict."""
+    return batch["inputs"], np.concatenate([batch["targets"], batch["output_mask"][..., None]], axis=-1)
+
+
+def _split(y_true):
+    from keras import ops
+
+    return y_true[..., :-1], y_true[..., -1]
+
+
+def bits_per_sequence(y_true, y_pred):
+    """Sigmoid cross-entropy over the output phase, in bits, per sequence."""
+    from keras import ops
+
+    targets, mask = _split(y_true)
+    # log(1 + exp(-|x|)) + max(x, 0) - x*y: the stable sigmoid cross-entropy.
+    x = y_pred
+    ce = ops.softplus(-ops.abs(x)) + ops.relu(x) - x * targets
+    return ops.sum(ops.sum(ce, axis=-1) * mask, axis=-1) / LN2
+
+
+def bit_errors_per_sequence(y_true, y_pred):
+    """Wrong bits (prediction thresholded at 0.5) over the output phase, per sequence."""
+    from keras import ops
+
+    targets, mask = _split(y_true)
+    predicted = ops.cast(y_pred > 0.0, y_pred.dtype)
+    return ops.sum(ops.sum(ops.abs(predicted - targets), axis=-1) * mask, axis=-1)
+
+
+def _resolve(args, spec):
+    args.batch_size = args.batch_size or (4 if args.quick else spec.batch_size)
+    args.epochs = args.epochs or (2 if args.quick else spec.epochs)
+    args.steps_per_epoch = positive("steps-per-epoch", args.steps_per_epoch) or (3 if args.quick else spec.steps_per_epoch)
+    args.eval_size = positive("eval-size", args.eval_size) or (8 if args.quick else 640)
+    ntm = dict(units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1, controller="lstm")
+    ntm.update(spec.ntm)
+    if args.quick:
+        ntm.update(units=16, memory_size=32, memory_width=8)
+    for key, value in ntm.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    lstm = dict(lstm_units=256, lstm_layers=3)
+    lstm.update(spec.lstm)
+    if args.quick:
+        lstm.update(lstm_units=16, lstm_layers=1)
+    for key, value in lstm.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    for name in ("units", "memory_size", "memory_width", "read_heads", "write_heads", "lstm_units", "lstm_layers"):
+        positive(name.replace("_", "-"), getattr(args, name))
+    if args.learning_rate is None:
+        args.learning_rate = 1e-3 if args.optimizer == "adam" else 1e-4
+    if not args.learning_rate > 0:
+        raise ValueError(f"`--learning-rate` must be positive. Received: learning_rate={args.learning_rate!r}")
+    if not args.clip_norm > 0:
+        raise ValueError(f"`--clip-norm` must be positive. Received: clip_norm={args.clip_norm!r}")
+
+
+def build_model(args, input_dim, output_dim, return_weightings=False):
+    """NTM (`RNN(NTMCell)`) or stacked-LSTM baseline, then a Dense of logits."""
+    import keras
+
+    from kerasrnn.layers.lstm import LSTM
+    from kerasrnn.layers.ntm_cell import NTMCell
+
+    inputs = keras.Input((None, input_dim), name="inputs")
+    if args.model == "ntm":
+        cell = NTMCell(
+            args.units,
+            memory_size=args.memory_size,
+            memory_width=args.memory_width,
+            num_read_heads=args.read_heads,
+            num_write_heads=args.write_heads,
+            controller=args.controller,
+            memory_init=args.memory_init,
+            return_weightings=return_weightings,
+            name="ntm_cell",
+        )
+        features = keras.layers.RNN(cell, return_sequences=True, name="ntm")(inputs)
+        core = features
+        if return_weightings:
+            core = keras.layers.Lambda(lambda x: x[..., : cell.output_size - cell.weightings_size], name="core")(features)
+    else:
+        core = inputs
+        for i in range(args.lstm_layers):
+            core = LSTM(args.lstm_units, return_sequences=True, name=f"lstm_{i}")(core)
+        features = core
+    logits = keras.layers.Dense(output_dim, name="logits")(core)
+    outputs = [logits, features] if return_weightings else logits
+    return keras.Model(inputs, outputs, name=f"{args.model}_model")
+
+
+def make_optimizer(args):
+    import keras
+
+    if args.optimizer == "adam":
+        return keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.clip_norm)
+    return keras.optimizers.RMSprop(args.learning_rate, rho=0.95, momentum=0.9, global_clipnorm=args.clip_norm)
+
+
+def per_sequence(model, batch, chunk=64):
+    """Per-sequence bits and bit errors (NumPy) of `model` on a task batch."""
+    x, y = pack(batch)
+    logits = np.concatenate([model.predict_on_batch(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+    bits = np.asarray(bits_per_sequence(y, logits))
+    errors = np.asarray(bit_errors_per_sequence(y, logits))
+    return bits, errors, 1.0 / (1.0 + np.exp(-logits))
+
+
+class Throughput:
+    """A Keras callback that counts training time (excluding validation)."""
+
+    def __new__(cls, batch_size):
+        import keras
+
+        class _Callback(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.batch_size, self.seconds, self.batches, self.seen = batch_size, 0.0, 0, []
+
+            def on_train_batch_begin(self, batch, logs=None):
+                self._start = time.perf_counter()
+
+            def on_train_batch_end(self, batch, logs=None):
+                # The first batch traces and compiles the step: not timed.
+                if self.batches:
+                    self.seconds += time.perf_counter() - self._start
+                self.batches += 1
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seen.append(self.batches * self.batch_size)
+                if logs is not None:
+                    logs["sequences_seen"] = float(self.batches * self.batch_size)
+
+        return _Callback()
+
+
+def run_task(args, spec):
+    """Trains, evaluates, plots and exports one NTM task; returns metrics."""
+    import keras
+    import tensorflow as tf
+
+    from kerasrnn.data.tasks._base import make_dataset
+    from kerasrnn.memory.plots import plot_curves
+    from kerasrnn.memory.plots import plot_ntm_heatmaps
+
+    _resolve(args, spec)
+    options = spec.quick_options if args.quick else spec.train_options
+    generalisation = spec.quick_generalisation if args.quick else spec.generalisation
+    out = args.output
+
+    train = make_dataset(spec.batch_fn, args.batch_size, args.seed, **options)
+    train = train.map(lambda b: (b["inputs"], tf.concat([b["targets"], b["output_mask"][..., None]], -1)))
+    train = train.prefetch(2)
+    eval_rng = np.random.default_rng(args.seed + 1_000_003)
+    valid = spec.batch_fn(eval_rng, args.eval_size, **options)
+    probe = spec.batch_fn(np.random.default_rng(0), 1, **options)
+    input_dim, output_dim = probe["inputs"].shape[-1], probe["targets"].shape[-1]
+
+    model = build_model(args, input_dim, output_dim)
+    model.compile(
+        optimizer=make_optimizer(args),
+        loss=bits_per_sequence,
+        metrics=[bits_per_sequence, bit_errors_per_sequence],
+    )
+    model.summary()
+    throughput = Throughput(args.batch_size)
+    valid_x, valid_y = pack(valid)
+    history = model.fit(
+        train,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_data=(valid_x, valid_y),
+        validation_batch_size=min(args.eval_size, 128),
+        callbacks=[throughput],
+        verbose=1 if not args.quick else 2,
+    )
+    write_history(os.path.join(out, "history.csv"), history.history)
+    hist = history.history
+    seen = throughput.seen
+    plot_curves(
+        os.path.join(out, "learning_curves.png"),
+        {
+            "train bits/seq": (seen, hist["bits_per_sequence"]),
+            "held-out bits/seq": (seen, hist["val_bits_per_sequence"]),
+            "held-out bit errors/seq": (seen, hist["val_bit_errors_per_sequence"]),
+        },
+        "training sequences",
+        "per sequence",
+        title=f"{spec.name}: {args.model}",
+        logy=True,
+    )
+
+    bits, errors, probs = per_sequence(model, valid)
+    metrics = {
+        "task": spec.name,
+        "model": args.model,
+        "parameters": int(model.count_params()),
+        "training_sequences": int(seen[-1]),
+        "training_seconds_after_first_batch": round(throughput.seconds, 2),
+        "sequences_per_second": round((seen[-1] - args.batch_size) / max(throughput.seconds, 1e-9), 2),
+        "heldout_sequences": int(args.eval_size),
+        "bits_per_sequence": float(bits.mean()),
+        "bit_errors_per_sequence_mean": float(errors.mean()),
+        "bit_errors_per_sequence_median": float(np.median(errors)),
+    }
+    if spec.extra_metrics is not None:
+        metrics.update(spec.extra_metrics(valid, probs))
+
+    report = {}
+    for label, gen_options in generalisation.items():
+        batch = spec.batch_fn(np.random.default_rng(args.seed + 7), max(args.eval_size // 10, 4), **gen_options)
+        g_bits, g_errors, _ = per_sequence(model, batch)
+        report[label] = {
+            "bits_per_sequence": float(g_bits.mean()),
+            "bit_errors_per_sequence_mean": float(g_errors.mean()),
+            "bit_errors_per_sequence_median": float(np.median(g_errors)),
+            "sequences": int(len(g_errors)),
+        }
+    if report:
+        metrics["generalisation"] = report
+        write_json(os.path.join(out, "generalisation.json"), report)
+        labels = list(report)
+        plot_curves(
+            os.path.join(out, "generalisation.png"),
+            {"bit errors/seq (mean)": (labels, [report[k]["bit_errors_per_sequence_mean"] for k in labels])},
+            "test set",
+            "bit errors per sequence",
+            title=f"{spec.name}: {args.model}, generalisation",
+        )
+
+    _heatmaps(args, model, spec, options, generalisation, input_dim, output_dim, plot_ntm_heatmaps)
+
+    if not args.no_export:
+        model.export(os.path.join(out, "export"), verbose=False)
+        metrics["export"] = os.path.join(out, "export")
+    model.save(os.path.join(out, "model.keras"))
+    keras.backend.clear_session()
+    return metrics
+
+
+def _heatmaps(args, model, spec, options, generalisation, input_dim, output_dim, plot):
+    """Heat maps of one training-distribution and one longest-test sequence."""
+    if args.model != "ntm":
+        return
+    probe_model = build_model(args, input_dim, output_dim, return_weightings=True)
+    probe_model.set_weights(model.get_weights())
+    cell = probe_model.get_layer("ntm").cell
+    cases = {"train": options}
+    if generalisation:
+        cases[list(generalisation)[-1]] = list(generalisation.values())[-1]
+    for label, case in cases.items():
+        batch = spec.batch_fn(np.random.default_rng(args.seed + 11), 1, **case)
+        logits, features = probe_model.predict_on_batch(batch["inputs"])
+        parts = cell.split_output(np.asarray(features))
+        steps = int(batch["sequence_mask"][0].sum())
+        plot(
+            os.path.join(args.output, f"heatmap_{label}.png".replace(" ", "_").replace("=", "")),
+            batch["inputs"][0, :steps],
+            batch["targets"][0, :steps] * batch["output_mask"][0, :steps, None],
+            (1.0 / (1.0 + np.exp(-np.asarray(logits)[0, :steps]))) * batch["output_mask"][0, :steps, None],
+            np.asarray(parts["read_weightings"])[0, :steps],
+            np.asarray(parts["write_weightings"])[0, :steps],
+            title=f"{spec.name} ({label})",
+        )
