@@ -1,0 +1,197 @@
+"""Character-level text as tf.data: vocabulary, encoding, splits, windows.
+
+The transforms are small functions that return `dataset -> dataset`
+callables, to be chained with `tf.data.Dataset.apply`:
+
+>>> text = "hello world"
+>>> vocabulary = build_vocabulary(text)
+>>> table = lookup_table(vocabulary)
+>>> train, validation = split_tail(0.25)
+>>> examples = (
+...     tf.data.Dataset.from_tensors(text)
+...     .apply(encode_chars(table))          # string -> int64 ids
+...     .apply(train)                        # first 75% of the ids
+...     .apply(windows(4 + 1, shift=4))      # overlapping by one id
+...     .apply(next_char_targets())          # (ids[:-1], ids[1:])
+... )
+
+Id 0 is reserved for characters outside the vocabulary (`OOV_TOKEN`), so a
+model can read any text; ids `1..len(vocabulary) - 1` are the characters of
+the training text in code-point order.
+"""
+
+import tensorflow as tf
+
+#: Vocabulary entry of id 0, which every unknown character maps to.
+OOV_TOKEN = "\ufffd"
+#: Id of `OOV_TOKEN`.
+OOV_ID = 0
+
+
+def read_text(path, argument="text"):
+    """Reads a whole UTF-8 text file; clear errors for missing, empty or
+    non-UTF-8 files.
+
+    Args:
+        path: File path.
+        argument: Name used in error messages (e.g. the command-line option).
+
+    Returns:
+        The file's text (`str`). A leading byte-order mark is dropped.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: `path` is a directory, unreadable, empty, or not UTF-8.
+    """
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"`{argument}`: no such file: {path!r}") from None
+    except OSError as error:
+        raise ValueError(f"`{argument}`: cannot read {path!r}: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"`{argument}`: {path!r} is not UTF-8 text: byte 0x{data[error.start]:02x} at "
+            f"offset {error.start} is invalid in UTF-8 ({error.reason}). Convert the file "
+            "to UTF-8 first, e.g. `iconv -f cp1252 -t utf-8 IN > OUT`."
+        ) from None
+    if not text:
+        raise ValueError(f"`{argument}`: {path!r} is empty.")
+    return text
+
+
+def build_vocabulary(text):
+    """The characters of `text`, in code-point order, after `OOV_TOKEN`.
+
+    Args:
+        text: A non-empty `str`.
+
+    Returns:
+        A list of one-character strings; entry 0 is `OOV_TOKEN`.
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"`text` must be a non-empty string. Received: {type(text).__name__} "
+                         f"of length {len(text) if isinstance(text, str) else 'n/a'}")
+    return [OOV_TOKEN] + sorted(set(text) - {OOV_TOKEN})
+
+
+def check_vocabulary(vocabulary):
+    """Raises a clear `ValueError` unless `vocabulary` is a list of distinct
+    one-character strings starting with `OOV_TOKEN`."""
+    vocabulary = list(vocabulary)
+    if len(vocabulary) < 2 or vocabulary[0] != OOV_TOKEN:
+        raise ValueError(
+            f"`vocabulary` must start with OOV_TOKEN ({OOV_TOKEN!r}) followed by at least one "
+            f"character. Received: {vocabulary[:5]!r}..."
+        )
+    bad = [c for c in vocabulary[1:] if not isinstance(c, str) or len(c) != 1]
+    if bad:
+        raise ValueError(f"`vocabulary` entries must be single characters. Received: {bad[:5]!r}")
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ValueError("`vocabulary` entries must be distinct.")
+    return vocabulary
+
+
+def lookup_table(vocabulary):
+    """A `tf.lookup.StaticHashTable` from character to int64 id; unknown
+    characters (and `OOV_TOKEN`) map to `OOV_ID`."""
+    vocabulary = check_vocabulary(vocabulary)
+    keys = tf.constant(vocabulary[1:], dtype=tf.string)
+    values = tf.range(1, len(vocabulary), dtype=tf.int64)
+    return tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ID
+    )
+
+
+def chars_to_ids(text, table):
+    """Ids (int64, shape `(n,)`) of the UTF-8 characters of a scalar string."""
+    return table.lookup(tf.strings.unicode_split(text, "UTF-8"))
+
+
+def ids_to_text(ids, vocabulary):
+    """Joins the characters of `ids` (`vocabulary` a list or string tensor)."""
+    return tf.strings.reduce_join(tf.gather(vocabulary, ids), axis=-1)
+
+
+def encode_chars(table):
+    """Transform: scalar strings -> int64 character ids (one 1-D tensor each)."""
+
+    def apply(dataset):
+        return dataset.map(lambda text: chars_to_ids(text, table))
+
+    return apply
+
+
+def split_tail(validation_fraction):
+    """Two transforms, `(train, validation)`, that keep the head and the tail
+    of each 1-D element: the last `floor(n * validation_fraction)` items go
+    to validation, the rest to training (so validation is held out from the
+    end of the text).
+    """
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
+            or not 0.0 < validation_fraction < 1.0:
+        raise ValueError(
+            "`validation_fraction` must be a float in (0, 1). "
+            f"Received: validation_fraction={validation_fraction!r}"
+        )
+
+    def boundary(ids):
+        n = tf.shape(ids, out_type=tf.int64)[0]
+        held_out = tf.cast(tf.floor(tf.cast(n, tf.float64) * validation_fraction), tf.int64)
+        return n - held_out
+
+    def train(dataset):
+        return dataset.map(lambda ids: ids[: boundary(ids)])
+
+    def validation(dataset):
+        return dataset.map(lambda ids: ids[boundary(ids):])
+
+    return train, validation
+
+
+def split_sizes(length, validation_fraction):
+    """`(train, validation)` lengths that `split_tail` gives a sequence of
+    `length` items (for checks and progress estimates in Python)."""
+    held_out = int(length * validation_fraction)
+    return length - held_out, held_out
+
+
+def windows(size, shift=None):
+    """Transform: each 1-D element -> its windows of `size` items, starting
+    every `shift` items (default `size`); a short tail is dropped, and an
+    element shorter than `size` gives no window.
+    """
+    size = _positive(size, "size")
+    shift = size if shift is None else _positive(shift, "shift")
+
+    def apply(dataset):
+        return dataset.flat_map(
+            lambda ids: tf.data.Dataset.from_tensor_slices(tf.signal.frame(ids, size, shift))
+        )
+
+    return apply
+
+
+def count_windows(length, size, shift=None):
+    """How many windows `windows(size, shift)` makes of `length` items."""
+    shift = size if shift is None else shift
+    return 0 if length < size else (length - size) // shift + 1
+
+
+def next_char_targets():
+    """Transform: window `w` -> `(w[:-1], w[1:])`, the inputs and the
+    next-character targets of a language model."""
+
+    def apply(dataset):
+        return dataset.map(lambda w: (w[:-1], w[1:]))
+
+    return apply
+
+
+def _positive(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    return value

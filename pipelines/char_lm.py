@@ -1,0 +1,341 @@
+"""char-lm: a character-level language model that generates text.
+
+Embedding -> kerasrnn `LSTM` or `GRU` -> Dense logits, trained on windows of
+a text (by default gensim's bundled Lee news corpus, no network needed) to
+predict each next character. The last `--validation-fraction` of the text is
+held out; the run reports validation bits per character and exports a
+SavedModel whose `generate(prompt, length, temperature, seed)` returns the
+prompt followed by generated text, loadable with TensorFlow alone.
+
+Run directory: config.json, metrics.json, history.csv, learning_curves.png,
+model.keras (the Keras model, needs kerasrnn) and export/ (the generator).
+"""
+
+import math
+import os
+import sys
+import time
+
+from pipelines.common import positive
+from pipelines.common import write_history
+
+DESCRIPTION = "character-level LSTM/GRU text generator (bits/char, exported string->string generator)"
+
+#: Default corpus: news text shipped inside gensim (300 documents, one per line).
+DEFAULT_CORPUS = "lee_background.cor"
+
+#: Budgets: the default run (~5 min on 2 CPU cores) and `--quick` (seconds).
+DEFAULTS = {
+    "epochs": 20,
+    "batch_size": 64,
+    "units": 256,
+    "embedding_dim": 64,
+    "seq_length": 100,
+    "sample_length": 400,
+    "max_chars": None,
+}
+QUICK = {
+    "epochs": 1,
+    "batch_size": 16,
+    "units": 32,
+    "embedding_dim": 16,
+    "seq_length": 32,
+    "sample_length": 60,
+    "max_chars": 6000,
+}
+
+
+def add_arguments(parser):
+    parser.add_argument("--text", default=None, metavar="FILE",
+                        help="UTF-8 text file to train on (default: gensim's lee_background.cor)")
+    parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm", help="recurrent layer (default: lstm)")
+    parser.add_argument("--units", type=int, default=None, help="recurrent units (default: 256; quick: 32)")
+    parser.add_argument("--embedding-dim", type=int, default=None,
+                        help="character embedding size (default: 64; quick: 16)")
+    parser.add_argument("--seq-length", type=int, default=None,
+                        help="characters per training window (default: 100; quick: 32)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
+    parser.add_argument("--validation-fraction", type=float, default=0.1,
+                        help="fraction of the text held out from its end (default: %(default)s)")
+    parser.add_argument("--prompt", default="The ", help="prompt of the generated sample (default: %(default)r)")
+    parser.add_argument("--temperature", type=float, default=0.7,
+                        help="sampling temperature, > 0; lower is more conservative (default: %(default)s)")
+    parser.add_argument("--sample-length", type=int, default=None,
+                        help="characters to generate after the prompt (default: 400; quick: 60)")
+
+
+def resolve_settings(args):
+    """Explicit options, else the `--quick` or default budget; validated."""
+    budget = QUICK if args.quick else DEFAULTS
+    settings = {}
+    for key, default in budget.items():
+        value = getattr(args, key, None)
+        settings[key] = default if value is None else value
+    for key in ("epochs", "batch_size", "units", "embedding_dim", "seq_length"):
+        positive(key.replace("_", "-"), settings[key])
+    sample_length = settings["sample_length"]
+    if isinstance(sample_length, bool) or not isinstance(sample_length, int) or sample_length < 0:
+        raise ValueError(
+            f"`--sample-length` must be a non-negative integer. Received: sample_length={sample_length!r}"
+        )
+    for name, value in (("temperature", args.temperature), ("learning-rate", args.learning_rate)):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"`--{name}` must be a finite number > 0. Received: {name}={value!r}")
+    if not 0.0 < args.validation_fraction < 1.0:
+        raise ValueError(
+            "`--validation-fraction` must be in (0, 1). "
+            f"Received: validation_fraction={args.validation_fraction!r}"
+        )
+    settings.update(
+        cell=args.cell,
+        learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
+        temperature=args.temperature,
+        prompt=args.prompt,
+        seed=args.seed,
+    )
+    return settings
+
+
+def load_corpus(path=None, max_chars=None):
+    """The training text: `path` (UTF-8) or the default gensim corpus.
+
+    Returns `(text, source)`; `max_chars` keeps only the beginning.
+    """
+    from kerasrnn.data.text import read_text
+
+    if path is None:
+        from gensim.test.utils import datapath
+
+        path, argument = datapath(DEFAULT_CORPUS), "default corpus"
+    else:
+        argument = "--text"
+    text = read_text(path, argument=argument)
+    if max_chars is not None:
+        text = text[:max_chars]
+    return text, path
+
+
+def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64):
+    """Embedding -> kerasrnn LSTM/GRU -> Dense logits over the vocabulary.
+
+    The recurrent layer is named `"recurrent"` and returns its states too
+    (unused in training), so that `kerasrnn.export.CharGenerator` can carry
+    them from step to step when generating.
+    """
+    import keras
+
+    from kerasrnn.layers import GRU
+    from kerasrnn.layers import LSTM
+
+    recurrent_class = {"lstm": LSTM, "gru": GRU}[cell]
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+    recurrent = recurrent_class(units, return_sequences=True, return_state=True, name="recurrent")
+    logits = keras.layers.Dense(vocabulary_size, name="logits")
+    sequence, *_ = recurrent(embedding(ids))
+    return keras.Model(ids, logits(sequence), name=f"char_{cell}")
+
+
+def make_datasets(text, vocabulary, seq_length, validation_fraction, batch_size, seed):
+    """`(train, validation)` tf.data pipelines of `(ids, next ids)` batches."""
+    import tensorflow as tf
+
+    from kerasrnn.data.text import count_windows
+    from kerasrnn.data.text import encode_chars
+    from kerasrnn.data.text import lookup_table
+    from kerasrnn.data.text import next_char_targets
+    from kerasrnn.data.text import split_sizes
+    from kerasrnn.data.text import split_tail
+    from kerasrnn.data.text import windows
+
+    table = lookup_table(vocabulary)
+    train_part, validation_part = split_tail(validation_fraction)
+    encoded = tf.data.Dataset.from_tensors(text).apply(encode_chars(table)).cache()
+
+    sizes = split_sizes(len(text), validation_fraction)
+
+    def examples(part, size):
+        # flat_map hides the number of windows from Keras; state it.
+        count = count_windows(size, seq_length + 1, seq_length)
+        return (
+            encoded.apply(part)
+            .apply(windows(seq_length + 1, shift=seq_length))
+            .apply(tf.data.experimental.assert_cardinality(count))
+            .apply(next_char_targets())
+            .map(lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32)))
+            .cache()
+        )
+
+    train = (
+        examples(train_part, sizes[0])
+        .shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    validation = examples(validation_part, sizes[1]).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return train, validation
+
+
+def unigram_bits_per_char(train_text, validation_text):
+    """Cross-entropy (bits) of the validation text under the training text's
+    add-one-smoothed character frequencies: the baseline to beat."""
+    from collections import Counter
+
+    counts = Counter(train_text)
+    total = len(train_text) + len(set(validation_text) | set(counts))
+    bits = sum(-math.log2((counts[c] + 1) / total) for c in validation_text)
+    return bits / len(validation_text)
+
+
+def training_timer():
+    """A Keras callback whose `seconds` lists each epoch's training time
+    (validation excluded)."""
+    import keras
+
+    class TrainingTimer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = []
+            self._start = None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def _stop(self):
+            if self._start is not None:
+                self.seconds.append(time.perf_counter() - self._start)
+                self._start = None
+
+        def on_test_begin(self, logs=None):
+            self._stop()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._stop()
+
+    return TrainingTimer()
+
+
+def run(args):
+    from kerasrnn.data.text import build_vocabulary
+    from kerasrnn.data.text import count_windows
+    from kerasrnn.data.text import split_sizes
+
+    settings = resolve_settings(args)
+    text, source = load_corpus(args.text, settings["max_chars"])
+    seq_length, fraction = settings["seq_length"], settings["validation_fraction"]
+    train_chars, validation_chars = split_sizes(len(text), fraction)
+    if min(train_chars, validation_chars) < seq_length + 1:
+        raise ValueError(
+            f"The text is too short for `--seq-length` {seq_length}: it has {len(text)} characters, "
+            f"{train_chars} for training and {validation_chars} for validation "
+            f"(`--validation-fraction` {fraction}), and each part needs at least one window of "
+            f"seq_length + 1 = {seq_length + 1} characters. Use a longer text or a smaller --seq-length."
+        )
+
+    import keras
+
+    from kerasrnn.export import CharGenerator
+    from kerasrnn.plots import BITS_PER_NAT
+    from kerasrnn.plots import learning_curves
+
+    vocabulary = build_vocabulary(text[:train_chars])
+    train, validation = make_datasets(
+        text, vocabulary, seq_length, fraction, settings["batch_size"], settings["seed"]
+    )
+    model = build_model(len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"], global_clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["sparse_categorical_accuracy"],
+    )
+    print(
+        f"char-lm: {len(text):,} characters from {source} ({train_chars:,} train, {validation_chars:,} "
+        f"validation), vocabulary {len(vocabulary)}, {settings['cell'].upper()} {settings['units']} units, "
+        f"{model.count_params():,} parameters"
+    )
+    timer = training_timer()
+    history = model.fit(
+        train,
+        validation_data=validation,
+        epochs=settings["epochs"],
+        callbacks=[timer],
+        shuffle=False,  # the dataset shuffles itself, with the run's seed
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    history = dict(history.history)
+    history["bits_per_char"] = [v * BITS_PER_NAT for v in history["loss"]]
+    history["val_bits_per_char"] = [v * BITS_PER_NAT for v in history["val_loss"]]
+
+    output = args.output
+    write_history(os.path.join(output, "history.csv"), history)
+    learning_curves(
+        history,
+        os.path.join(output, "learning_curves.png"),
+        keys=["bits_per_char"],
+        ylabel="bits per character",
+        title=f"char-lm: {settings['cell'].upper()} {settings['units']} units",
+    )
+    model.save(os.path.join(output, "model.keras"))
+
+    export_dir = os.path.join(output, "export")
+    CharGenerator(
+        vocabulary,
+        model.get_layer("embedding"),
+        [model.get_layer("recurrent")],
+        model.get_layer("logits"),
+        start_token="\n",
+    ).save(export_dir)
+    sample = generate_sample(export_dir, settings)
+    print(f"Sample (temperature {settings['temperature']}):\n{sample}\n")
+
+    train_windows = count_windows(train_chars, seq_length + 1, seq_length)
+    trained_chars = train_windows * seq_length * len(history["loss"])
+    training_seconds = sum(timer.seconds)
+    return {
+        "pipeline": "char-lm",
+        "val_bits_per_char": history["val_bits_per_char"][-1],
+        "best_val_bits_per_char": min(history["val_bits_per_char"]),
+        "val_loss": history["val_loss"][-1],
+        "val_accuracy": history["val_sparse_categorical_accuracy"][-1],
+        "train_loss": history["loss"][-1],
+        "train_bits_per_char": history["bits_per_char"][-1],
+        "uniform_bits_per_char": math.log2(len(vocabulary) - 1),
+        "unigram_bits_per_char": unigram_bits_per_char(text[:train_chars], text[train_chars:]),
+        "epochs": len(history["loss"]),
+        "parameters": model.count_params(),
+        "chars_per_second": trained_chars / training_seconds if training_seconds else None,
+        "training_seconds": training_seconds,
+        "corpus": source,
+        "corpus_chars": len(text),
+        "train_chars": train_chars,
+        "validation_chars": validation_chars,
+        "vocabulary_size": len(vocabulary),
+        "cell": settings["cell"],
+        "units": settings["units"],
+        "embedding_dim": settings["embedding_dim"],
+        "seq_length": seq_length,
+        "batch_size": settings["batch_size"],
+        "sample": {
+            "prompt": settings["prompt"],
+            "temperature": settings["temperature"],
+            "seed": settings["seed"],
+            "length": settings["sample_length"],
+            "text": sample,
+        },
+        "export": export_dir,
+    }
+
+
+def generate_sample(export_dir, settings):
+    """Generates the run's sample with the exported SavedModel (so the sample
+    also checks the export)."""
+    import tensorflow as tf
+
+    generator = tf.saved_model.load(export_dir)
+    text = generator.generate(
+        tf.constant(settings["prompt"]),
+        tf.constant(settings["sample_length"], tf.int32),
+        tf.constant(settings["temperature"], tf.float32),
+        tf.constant(settings["seed"], tf.int64),
+    )
+    return text.numpy().decode("utf-8")
