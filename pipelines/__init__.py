@@ -19,6 +19,7 @@ PIPELINES = {
     "ntm-recall": "pipelines.ntm_recall",
     "ntm-sort": "pipelines.ntm_sort",
     "ntm-ngrams": "pipelines.ntm_ngrams",
+    "word2vec": "pipelines.word2vec",
 }
 
 
