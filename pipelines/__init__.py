@@ -14,6 +14,8 @@ import importlib
 #: Pipeline name -> module (imported only when that pipeline is asked for).
 PIPELINES = {
     "char-lm": "pipelines.char_lm",
+    "dates": "pipelines.dates",
+    "bible-modernize": "pipelines.bible_modernize",
     "ntm-copy": "pipelines.ntm_copy",
     "ntm-repeat-copy": "pipelines.ntm_repeat_copy",
     "ntm-recall": "pipelines.ntm_recall",

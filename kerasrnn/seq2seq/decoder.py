@@ -135,11 +135,16 @@ class Decoder(keras.layers.Layer):
     def _step(self, embedded, states, memory, memory_mask, processed_memory, training):
         states = list(states)
         if self.attention is None:
-            h, cell_states = self.cell.call(embedded, states, training=training)
-            return self.output_layer(h), list(cell_states), None
-        previous = states.pop()
+            output, cell_states = self.cell.call(embedded, states, training=training)
+            return self.output_layer(output), list(cell_states), None
+        return self._attention_step(embedded, states, memory, memory_mask, processed_memory,
+                                    training)
+
+    def _attention_step(self, embedded, states, memory, memory_mask, processed_memory,
+                        training):
+        cell_states, previous = states[:-1], states[-1]
         x = ops.concatenate([embedded, previous], axis=-1) if self.input_feeding else embedded
-        h, cell_states = self.cell.call(x, states, training=training)
+        h, cell_states = self.cell.call(x, cell_states, training=training)
         context, alignment = self.attention.call(
             h, memory, value_mask=memory_mask, processed_memory=processed_memory
         )

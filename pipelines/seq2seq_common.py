@@ -1,0 +1,144 @@
+"""What the sequence-to-sequence pipelines (`dates`, `bible-modernize`) share:
+model construction, training, batched decoding, heat maps and export."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasrnn.data import translation
+from kerasrnn.layers import GRUCell
+from kerasrnn.layers import LSTMCell
+from kerasrnn.layers import SimpleRNNCell
+from kerasrnn.layers.bahdanau_attention import BahdanauAttention
+from kerasrnn.layers.luong_attention import LuongAttention
+from kerasrnn.seq2seq import Decoder
+from kerasrnn.seq2seq import Encoder
+from kerasrnn.seq2seq import MaskedTokenAccuracy
+from kerasrnn.seq2seq import Seq2Seq
+from kerasrnn.seq2seq import beam_search
+from kerasrnn.seq2seq import greedy_search
+from kerasrnn.seq2seq.export import export_translator
+from pipelines.common import write_history
+
+CELLS = {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell}
+ATTENTIONS = ("bahdanau", "luong", "none")
+
+
+def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional=True):
+    parser.add_argument("--units", type=int, default=units, help="encoder units per direction (default: %(default)s)")
+    parser.add_argument("--embedding-dim", type=int, default=embedding_dim, help="(default: %(default)s)")
+    parser.add_argument("--cell", choices=sorted(CELLS), default=cell, help="RNN cell of encoder and decoder (default: %(default)s)")
+    parser.add_argument("--attention", choices=ATTENTIONS[:2], default="luong",
+                        help="attention of the attention model (default: %(default)s)")
+    parser.add_argument("--unidirectional", action="store_true", default=not bidirectional,
+                        help="read the source in one direction only")
+    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam (default: %(default)s)")
+    parser.add_argument("--beam-width", type=int, default=4, help="(default: %(default)s)")
+    parser.add_argument("--length-penalty", type=float, default=0.6, help="GNMT alpha (default: %(default)s)")
+
+
+def build_model(source_vocab, target_vocab, args, attention):
+    """A `Seq2Seq`; `attention` is `"bahdanau"`, `"luong"` or `"none"`."""
+    bidirectional = not args.unidirectional
+    encoder = Encoder(len(source_vocab), args.embedding_dim, args.units,
+                      bidirectional=bidirectional, cell=args.cell)
+    units = encoder.memory_dim
+    if attention == "bahdanau":
+        mechanism = BahdanauAttention(units, normalize=True)
+    elif attention == "luong":
+        mechanism = LuongAttention("general", scale=True)
+    else:
+        mechanism = None
+    decoder = Decoder(len(target_vocab), args.embedding_dim, CELLS[args.cell](units),
+                      attention=mechanism)
+    model = Seq2Seq(encoder, decoder, name=f"seq2seq_{attention}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        metrics=[MaskedTokenAccuracy()],
+    )
+    return model
+
+
+def train(model, train_arrays, valid_arrays, args, epochs, history_path):
+    batch_size = args.batch_size
+    train_ds = translation.make_dataset(*train_arrays, batch_size, shuffle=True, seed=args.seed)
+    valid_ds = translation.make_dataset(*valid_arrays, batch_size)
+    history = model.fit(train_ds, validation_data=valid_ds, epochs=epochs, verbose=1 if not args.quick else 2)
+    write_history(history_path, history.history)
+    return history.history
+
+
+class Decoding:
+    """Batched greedy / beam decoding of id arrays through one traced graph."""
+
+    def __init__(self, model, max_length, beam_width=None, length_penalty=0.0):
+        self.max_length = max_length
+        if beam_width is None:
+            self.fn = tf.function(lambda x: greedy_search(model, x, max_length))
+        else:
+            def fn(x):
+                result = beam_search(model, x, beam_width, max_length, length_penalty=length_penalty)
+                return {k: (v[:, 0] if v is not None else None) for k, v in result.items()}
+
+            self.fn = tf.function(fn)
+
+    def __call__(self, source_ids, batch_size=256):
+        ids, attention = [], []
+        for start in range(0, len(source_ids), batch_size):
+            out = self.fn(tf.constant(source_ids[start:start + batch_size]))
+            ids.append(out["ids"].numpy())
+            if out["attention"] is not None:
+                attention.extend(out["attention"].numpy())
+        return np.concatenate(ids), attention
+
+
+def decode_strings(vocab, ids):
+    return [s.decode("utf-8") for s in vocab.decode(ids)]
+
+
+def write_heatmaps(output, prefix, sources, source_vocab, target_vocab, source_ids, ids,
+                   attention, count=4):
+    """Attention heat maps of the first `count` examples; returns the paths."""
+    from kerasrnn.seq2seq.plots import plot_attention
+
+    paths = []
+    for i in range(min(count, len(attention))):
+        source_tokens = [t.decode("utf-8") for t in
+                         translation.tokenize([sources[i]], source_vocab.level)[0].numpy()]
+        source_len = int(np.sum(source_ids[i] != 0))  # tokens kept + end
+        source_tokens = source_tokens[: source_len - 1] + ["</s>"]
+        row = ids[i]
+        out_len = int(np.argmax(row == translation.END_ID)) + 1 if (row == translation.END_ID).any() \
+            else len(row)
+        target_tokens = [target_vocab.tokens[t] for t in row[:out_len]]
+        path = os.path.join(output, f"{prefix}_{i}.png")
+        plot_attention(attention[i][:out_len, :source_len], source_tokens, target_tokens, path,
+                       title=sources[i][:80])
+        paths.append(os.path.basename(path))
+    return paths
+
+
+def save_models(output, model, source_vocab, target_vocab, max_source_length, max_length,
+                beam_width, length_penalty, name="model"):
+    """`.keras` file of the training model and the `translate` SavedModel."""
+    model.save(os.path.join(output, f"{name}.keras"))
+    export_dir = os.path.join(output, "export")
+    export_translator(export_dir, model, source_vocab, target_vocab, max_source_length,
+                      max_length, beam_width=beam_width, length_penalty=length_penalty)
+    return export_dir
+
+
+def check_export(export_dir, sources, expected, beam_expected=None):
+    """Fractions of `sources` for which the reloaded SavedModel reproduces the
+    in-process greedy (and beam) translations."""
+    loaded = tf.saved_model.load(export_dir)
+    got = [s.decode("utf-8") for s in loaded.translate(tf.constant(sources))["translations"].numpy()]
+    result = {"export_greedy_agreement": float(np.mean([a == b for a, b in zip(got, expected)]))}
+    if beam_expected is not None:
+        got = [s.decode("utf-8") for s in
+               loaded.translate_beam(tf.constant(sources))["translations"].numpy()]
+        result["export_beam_agreement"] = float(np.mean([a == b for a, b in zip(got, beam_expected)]))
+    return result
