@@ -22,6 +22,7 @@ PIPELINES = {
     "ntm-sort": "pipelines.ntm_sort",
     "ntm-ngrams": "pipelines.ntm_ngrams",
     "word2vec": "pipelines.word2vec",
+    "sentiment": "pipelines.sentiment",
 }
 
 
