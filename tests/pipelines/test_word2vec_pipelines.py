@@ -1,0 +1,121 @@
+"""The `word2vec` and `sentiment` pipelines, end to end (`--quick`)."""
+
+import csv
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from pipelines.__main__ import main
+from tests.helpers import load_saved_model_without_kerasrnn
+
+
+def run_cli(*argv):
+    return main(list(argv))
+
+
+def read_metrics(out):
+    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_word2vec_quick(tmp_path):
+    from kerasrnn.embeddings import load_vectors
+
+    out = str(tmp_path / "w2v")
+    assert run_cli("word2vec", "--quick", "--output", out, "--workers", "1") == 0
+    metrics = read_metrics(out)
+    assert metrics["corpus"] == "lee" and metrics["method"] == "skip-gram"
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2]
+    assert all(e["loss"] > 0 and e["words_per_second"] > 0 for e in metrics["epochs"])
+    assert metrics["analogy"]["questions"] == 19544 and metrics["analogy"]["answered"] > 0
+    assert metrics["wordsim353"]["pairs"] > 0 and np.isfinite(metrics["wordsim353"]["spearman"])
+    kv = load_vectors(os.path.join(out, "vectors.txt"))
+    assert len(kv) == metrics["vocabulary"] and kv.vector_size == 32
+    words = open(os.path.join(out, "projector", "metadata.tsv"), encoding="utf-8").read().splitlines()
+    assert words == kv.index_to_key[: len(words)]
+    assert np.loadtxt(os.path.join(out, "projector", "vectors.tsv"), delimiter="\t").shape == (len(words), 32)
+    assert open(os.path.join(out, "projection.png"), "rb").read(4) == b"\x89PNG"
+    with open(os.path.join(out, "history.csv"), encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 2
+
+
+def test_word2vec_bad_text_files(tmp_path, capsys):
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("une critique très élogieuse\n".encode("cp1252"))
+    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "a"), "--text", str(latin)) == 2
+    assert "latin1.txt' is not valid utf-8" in capsys.readouterr().err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "b"), "--text", str(empty)) == 2
+    assert "contains no tokens" in capsys.readouterr().err
+    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "c"), "--text", str(tmp_path / "no.txt")) == 2
+    assert "no.txt" in capsys.readouterr().err
+
+
+def test_sentiment_quick_polarity_and_export(tmp_path):
+    out = str(tmp_path / "sentiment")
+    assert run_cli("sentiment", "--quick", "--output", out) == 0
+    metrics = read_metrics(out)
+    assert metrics["dataset"] == "polarity"
+    assert (metrics["train_examples"], metrics["validation_examples"]) == (150, 50)
+    assert set(metrics["variants"]) == {"random", "frozen", "finetuned"}
+    for variant in metrics["variants"].values():
+        assert 0.0 <= variant["final_val_accuracy"]["mean"] <= 1.0
+    assert set(metrics["comparisons"]) == {"frozen_minus_random", "finetuned_minus_random"}
+    assert 0.0 < metrics["word2vec"]["vocabulary_coverage_mean"] <= 1.0
+    assert metrics["export"]["check_max_abs_diff"] < 1e-5
+    with open(os.path.join(out, "history.csv"), encoding="utf-8") as f:
+        header = next(csv.reader(f))
+    assert "frozen_seed0_val_accuracy" in header
+    assert open(os.path.join(out, "val_accuracy.png"), "rb").read(4) == b"\x89PNG"
+    # The SavedModel maps strings to probabilities with TensorFlow alone.
+    stdout = load_saved_model_without_kerasrnn(
+        os.path.join(out, "export"),
+        "print(m.serve(tf.constant(['a great , moving film', 'dull and tedious'])).numpy().ravel().tolist())",
+    )
+    probabilities = json.loads(stdout.strip().splitlines()[-1])
+    assert len(probabilities) == 2 and all(0.0 < p < 1.0 for p in probabilities)
+
+
+def test_sentiment_imdb_missing_fails_fast(tmp_path, capsys):
+    start = time.perf_counter()
+    code = run_cli("sentiment", "--quick", "--dataset", "imdb", "--data-dir", str(tmp_path / "tfds"), "--output", str(tmp_path / "o"))
+    seconds = time.perf_counter() - start
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "imdb_reviews is not prepared" in err and str(tmp_path / "tfds") in err and "download_and_prepare" in err
+    assert seconds < 10, f"took {seconds:.1f} s"
+
+
+def test_sentiment_imdb_with_mock_data(tmp_path):
+    import tensorflow_datasets as tfds
+
+    out = str(tmp_path / "imdb")
+    with tfds.testing.mock_data(num_examples=48):
+        code = run_cli(
+            "sentiment", "--quick", "--dataset", "imdb", "--data-dir", str(tmp_path / "tfds"),
+            "--variants", "random,frozen", "--output", out,
+        )
+    assert code == 0
+    metrics = read_metrics(out)
+    assert metrics["dataset"] == "imdb"
+    assert metrics["train_examples"] == 48 and metrics["validation_examples"] == 48
+    assert set(metrics["variants"]) == {"random", "frozen"}
+
+
+def test_sentiment_bad_input(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\ngood film,pos\nbad film,maybe\n")
+    assert run_cli("sentiment", "--quick", "--csv", str(bad), "--output", str(tmp_path / "a")) == 2
+    assert "label='maybe'" in capsys.readouterr().err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("text,label\ntrès bien,1\nnul,0\n".encode("cp1252"))
+    assert run_cli("sentiment", "--quick", "--csv", str(latin), "--output", str(tmp_path / "b")) == 2
+    assert "not valid utf-8" in capsys.readouterr().err
+    assert run_cli("sentiment", "--quick", "--seeds", "1,x", "--output", str(tmp_path / "c")) == 2
+    assert "seeds='1,x'" in capsys.readouterr().err
+    assert run_cli("sentiment", "--quick", "--variants", "random,glove", "--output", str(tmp_path / "d")) == 2
+    assert "variants='random,glove'" in capsys.readouterr().err
