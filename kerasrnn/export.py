@@ -125,6 +125,9 @@ class CharGenerator(tf.Module):
             tf.debugging.assert_non_negative(length, message="`length` must be >= 0"),
         ]
         with tf.control_dependencies(checks):
+            # Everything downstream reads these, so nothing runs before the checks.
+            length = tf.identity(length)
+            temperature = tf.identity(temperature)
             ids = chars_to_ids(prompt, self._table)
         ids = tf.cond(
             tf.size(ids) > 0, lambda: ids, lambda: tf.constant([self.start_id], tf.int64)
