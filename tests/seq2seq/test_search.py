@@ -1,0 +1,173 @@
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasrnn.layers import GRUCell
+from kerasrnn.layers import LSTMCell
+from kerasrnn.layers.bahdanau_attention import BahdanauAttention
+from kerasrnn.layers.luong_attention import LuongAttention
+from kerasrnn.seq2seq import Decoder
+from kerasrnn.seq2seq import Encoder
+from kerasrnn.seq2seq import Seq2Seq
+from kerasrnn.seq2seq import beam_search
+from kerasrnn.seq2seq import greedy_search
+from kerasrnn.seq2seq import sample
+from kerasrnn.seq2seq.search import length_normalizer
+from tests.helpers import assert_close
+
+START, END = 1, 2
+SOURCE = np.array([[4, 5, 6, 2, 0], [7, 4, 2, 0, 0], [5, 5, 5, 6, 2]], dtype="int32")
+
+
+def _model(vocab=6, attention=True, cell=LSTMCell, scale=3.0):
+    """A fixed random model; `scale` sharpens the output distribution."""
+    mechanism = BahdanauAttention(5) if attention else None
+    model = Seq2Seq(Encoder(8, 4, 6), Decoder(vocab, 4, cell(6), attention=mechanism))
+    model((SOURCE, np.ones((3, 2), "int32")))
+    kernel = model.decoder.output_layer.kernel
+    kernel.assign(kernel * scale)
+    return model
+
+
+def _exhaustive(model, source, max_length, length_penalty):
+    """All hypotheses of one source, scored step by step in Python."""
+    vocab = model.decoder.vocab_size
+    free = [t for t in range(vocab) if t not in (0, START)]
+    encoded, states0 = model.encode(source[None])
+    cache = {}
+
+    def log_probs(prefix):
+        if prefix not in cache:
+            states, token = states0, np.array([START], "int32")
+            for t in prefix:
+                _, states, _ = model.decode_step(token, states, encoded)
+                token = np.array([t], "int32")
+            logits, _, _ = model.decode_step(token, states, encoded)
+            logits = np.asarray(logits, "float64")[0]
+            logits[[0, START]] = -np.inf
+            cache[prefix] = logits - np.log(np.sum(np.exp(logits - logits.max()))) - logits.max()
+        return cache[prefix]
+
+    hypotheses = []
+    for length in range(1, max_length + 1):
+        for seq in itertools.product(free, repeat=length):
+            if END in seq[:-1] or (length < max_length and seq[-1] != END):
+                continue
+            logp = sum(log_probs(seq[:i])[t] for i, t in enumerate(seq))
+            score = logp / ((5.0 + length) / 6.0) ** length_penalty
+            hypotheses.append((score, seq + (0,) * (max_length - length), logp, length))
+    return sorted(hypotheses, key=lambda h: -h[0])
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+def test_beam_search_equals_exhaustive_search(length_penalty):
+    model = _model(vocab=6)
+    max_length, beam = 3, 16  # 4 generatable tokens: a beam of 4**2 keeps every prefix
+    result = beam_search(model, SOURCE, beam, max_length, length_penalty=length_penalty)
+    for b in range(len(SOURCE)):
+        expected = _exhaustive(model, SOURCE[b], max_length, length_penalty)[:beam]
+        np.testing.assert_array_equal(np.asarray(result["ids"])[b], [h[1] for h in expected])
+        assert_close(np.asarray(result["scores"])[b], np.array([h[0] for h in expected], "float32"), atol=1e-4)
+        assert_close(np.asarray(result["log_probs"])[b], np.array([h[2] for h in expected], "float32"), atol=1e-4)
+        np.testing.assert_array_equal(np.asarray(result["lengths"])[b], [h[3] for h in expected])
+
+
+@pytest.mark.parametrize("attention,cell", [(True, LSTMCell), (False, GRUCell)])
+def test_beam_width_one_equals_greedy(attention, cell):
+    model = _model(vocab=9, attention=attention, cell=cell, scale=1.0)
+    greedy = greedy_search(model, SOURCE, 7)
+    beam = beam_search(model, SOURCE, 1, 7, length_penalty=0.8)
+    np.testing.assert_array_equal(np.asarray(beam["ids"])[:, 0], np.asarray(greedy["ids"]))
+    np.testing.assert_array_equal(np.asarray(beam["lengths"])[:, 0], np.asarray(greedy["lengths"]))
+    assert_close(np.asarray(beam["log_probs"])[:, 0], greedy["log_probs"])
+    if attention:
+        assert_close(np.asarray(beam["attention"])[:, 0], greedy["attention"])
+    else:
+        assert greedy["attention"] is None and beam["attention"] is None
+
+
+def test_greedy_matches_step_by_step_python_loop():
+    model = _model(vocab=9, scale=1.0)
+    result = greedy_search(model, SOURCE, 6)
+    encoded, states = model.encode(SOURCE)
+    token = np.full((3,), START, "int32")
+    done = np.zeros(3, bool)
+    ids = np.zeros((3, 6), "int32")
+    for t in range(6):
+        logits, states, alignment = model.decode_step(token, states, encoded)
+        logits = np.array(logits)
+        logits[:, [0, START]] = -np.inf
+        token = np.where(done, 0, logits.argmax(-1)).astype("int32")
+        ids[:, t] = token
+        assert_close(np.asarray(result["attention"])[~done, t], np.asarray(alignment)[~done])
+        done |= token == END
+    np.testing.assert_array_equal(np.asarray(result["ids"]), ids)
+    # Attention on padded source positions is zero.
+    assert np.all(np.asarray(result["attention"]).transpose(0, 2, 1)[SOURCE == 0] == 0)
+
+
+def test_outputs_are_padded_after_end_and_lengths_count_end():
+    model = _model(vocab=9, scale=1.0)
+    for result in (greedy_search(model, SOURCE, 8), beam_search(model, SOURCE, 3, 8)):
+        ids = np.asarray(result["ids"]).reshape(-1, 8)
+        lengths = np.asarray(result["lengths"]).reshape(-1)
+        for row, length in zip(ids, lengths):
+            assert np.all(row[length:] == 0) and np.all(row[:length] != 0)
+            assert row[length - 1] == END or length == 8
+            assert not np.any(row[: length - 1] == END)
+
+
+def test_xla_compiled_searches_equal_eager():
+    model = _model(vocab=9, attention=True, scale=1.0)
+    x = tf.constant(SOURCE)
+    for search in (lambda s: greedy_search(model, s, 6), lambda s: beam_search(model, s, 3, 6, 0.6)):
+        eager = search(x)
+        compiled = tf.function(search, jit_compile=True)(x)
+        np.testing.assert_array_equal(compiled["ids"].numpy(), np.asarray(eager["ids"]))
+        assert_close(compiled["scores"].numpy(), np.asarray(eager["scores"]), atol=1e-4)
+
+
+def test_sampling():
+    model = _model(vocab=9, scale=1.0)
+    greedy = greedy_search(model, SOURCE, 6)
+    top1 = sample(model, SOURCE, 6, temperature=0.5, top_k=1, seed=3)
+    np.testing.assert_array_equal(np.asarray(top1["ids"]), np.asarray(greedy["ids"]))
+    a = sample(model, SOURCE, 6, temperature=2.0, seed=7)
+    b = sample(model, SOURCE, 6, temperature=2.0, seed=7)
+    np.testing.assert_array_equal(np.asarray(a["ids"]), np.asarray(b["ids"]))
+    ids = np.asarray(sample(model, np.repeat(SOURCE, 20, 0), 6, temperature=5.0, seed=1)["ids"])
+    assert len({tuple(r) for r in ids}) > 3  # hot sampling explores
+    assert not np.any(np.isin(ids[:, 0], [0, START]))  # pad/start never drawn
+
+
+def test_length_normalizer():
+    np.testing.assert_allclose(np.asarray(length_normalizer(np.array([1, 7]), 0.6)),
+                               [1.0, 2.0 ** 0.6], rtol=1e-6)
+
+
+def test_bad_arguments():
+    model = _model()
+    with pytest.raises(ValueError, match="beam_width=0"):
+        beam_search(model, SOURCE, 0, 5)
+    with pytest.raises(ValueError, match="max_length=0"):
+        greedy_search(model, SOURCE, 0)
+    with pytest.raises(ValueError, match="max_length=-1"):
+        beam_search(model, SOURCE, 2, -1)
+    with pytest.raises(ValueError, match="length_penalty"):
+        beam_search(model, SOURCE, 2, 5, length_penalty=-1.0)
+    with pytest.raises(ValueError, match="temperature=0"):
+        sample(model, SOURCE, 5, temperature=0)
+    with pytest.raises(ValueError, match="top_k=99"):
+        sample(model, SOURCE, 5, top_k=99)
+    with pytest.raises(ValueError, match="source_ids"):
+        greedy_search(model, SOURCE[0], 5)
+
+
+def test_luong_model_searches_run():
+    model = Seq2Seq(Encoder(8, 4, 3, bidirectional=True, cell="gru"),
+                    Decoder(9, 4, GRUCell(6), attention=LuongAttention("dot")))
+    model((SOURCE, np.ones((3, 2), "int32")))
+    result = beam_search(model, SOURCE, 2, 4)
+    assert np.asarray(result["attention"]).shape == (3, 2, 4, 5)
