@@ -2,6 +2,7 @@
 
 import base64
 import collections
+from itertools import repeat
 
 import keras
 import numpy as np
@@ -139,7 +140,9 @@ def _check_vocabulary(vocabulary):
             "`vocabulary` must be a list of tokens or a layer with get_vocabulary(). "
             f"Received: vocabulary={vocabulary!r}"
         )
-    vocabulary = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
+    vocabulary = list(vocabulary)
+    if not all(type(t) is str for t in vocabulary):
+        vocabulary = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
     if not vocabulary:
         raise ValueError("`vocabulary` is empty. Received: vocabulary=[]")
     if len(set(vocabulary)) != len(vocabulary):
@@ -155,20 +158,16 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     vectors = np.asarray(keyed_vectors.vectors, dtype="float32")
     if vectors.ndim != 2 or vectors.shape[0] == 0:
         raise ValueError(f"`keyed_vectors` holds no vectors. Received: shape {vectors.shape}")
-    key_to_index = keyed_vectors.key_to_index
-    special = {mask_token, oov_token}
-    index = np.fromiter(
-        (-1 if token in special else key_to_index.get(token, -1) for token in vocabulary),
-        dtype=np.int64,
-        count=len(vocabulary),
-    )
+    # One C-level pass of dict lookups; special tokens then get no vector.
+    index = np.fromiter(map(keyed_vectors.key_to_index.get, vocabulary, repeat(-1)), dtype=np.int64, count=len(vocabulary))
+    special = [i for i, token in enumerate(vocabulary) if token == mask_token or token == oov_token]
+    index[special] = -1
     found = index >= 0
-    matrix = np.empty((len(vocabulary), vectors.shape[1]), dtype="float32")
-    matrix[found] = vectors[index[found]]
+    matrix = vectors.take(np.maximum(index, 0), axis=0)  # one gather; missing rows are set below
     missing = ~found
-    is_mask = np.fromiter((t == mask_token for t in vocabulary), dtype=bool, count=len(vocabulary))
-    missing &= ~is_mask
-    matrix[is_mask] = 0.0
+    mask_rows = [i for i in special if vocabulary[i] == mask_token]
+    missing[mask_rows] = False
+    matrix[mask_rows] = 0.0
     if oov == "zeros":
         matrix[missing] = 0.0
     elif oov == "mean":
@@ -176,14 +175,15 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     else:
         rng = np.random.default_rng(seed)
         matrix[missing] = rng.normal(0.0, float(vectors.std()), size=(int(missing.sum()), vectors.shape[1]))
-    words = sum(1 for t in vocabulary if t not in special)
-    missing_words = [t for t, m in zip(vocabulary, missing) if m and t not in special]
+    missing[special] = False
+    missing_rows = np.flatnonzero(missing)
+    words = len(vocabulary) - len(special)
     coverage = {
         "words": words,
         "found": int(found.sum()),
-        "missing": len(missing_words),
+        "missing": len(missing_rows),
         "fraction": float(found.sum()) / words if words else 0.0,
-        "missing_examples": missing_words[:10],
+        "missing_examples": [vocabulary[i] for i in missing_rows[:10]],
     }
     return matrix, coverage
 
