@@ -215,6 +215,9 @@ def run_task(args, spec):
     options = spec.quick_options if args.quick else spec.train_options
     generalisation = spec.quick_generalisation if args.quick else spec.generalisation
     out = args.output
+    # Rewrite config.json with the resolved defaults (sizes, optimizer, budget).
+    config = dict(sorted(vars(args).items()), pipeline=f"ntm-{spec.name}")
+    write_json(os.path.join(out, "config.json"), config)
 
     train = make_dataset(spec.batch_fn, args.batch_size, args.seed, **options)
     train = train.map(lambda b: (b["inputs"], tf.concat([b["targets"], b["output_mask"][..., None]], -1)))
@@ -317,7 +320,10 @@ def _heatmaps(args, model, spec, options, generalisation, input_dim, output_dim,
     if generalisation:
         cases[list(generalisation)[-1]] = list(generalisation.values())[-1]
     for label, case in cases.items():
-        batch = spec.batch_fn(np.random.default_rng(args.seed + 11), 1, **case)
+        # The longest of 8 sequences, to show as much of the procedure as possible.
+        batch = spec.batch_fn(np.random.default_rng(args.seed + 11), 8, **case)
+        longest = int(np.argmax(batch["sequence_mask"].sum(axis=1)))
+        batch = {k: v[longest : longest + 1] for k, v in batch.items()}
         logits, features = probe_model.predict_on_batch(batch["inputs"])
         parts = cell.split_output(np.asarray(features))
         steps = int(batch["sequence_mask"][0].sum())
@@ -328,5 +334,5 @@ def _heatmaps(args, model, spec, options, generalisation, input_dim, output_dim,
             (1.0 / (1.0 + np.exp(-np.asarray(logits)[0, :steps]))) * batch["output_mask"][0, :steps, None],
             np.asarray(parts["read_weightings"])[0, :steps],
             np.asarray(parts["write_weightings"])[0, :steps],
-            title=f"{spec.name} ({label})",
+            title=f"{spec.name} ({label}), memory rows in use",
         )

@@ -12,7 +12,14 @@ def _pyplot():
     return plt
 
 
-def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_weightings, title=None):
+def _used_rows(*weightings, threshold=0.01):
+    """Indices of the memory rows any head weights above `threshold`."""
+    peak = np.max([w.max(axis=0) for w in weightings], axis=0)
+    rows = np.flatnonzero(peak > threshold)
+    return rows if rows.size else np.arange(peak.shape[0])
+
+
+def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_weightings, title=None, crop=True):
     """Writes one PNG: inputs, targets, outputs and head weightings over time.
 
     Args:
@@ -23,6 +30,8 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         read_weightings: `(T, heads, N)` or `(T, N)`; the heads are summed.
         write_weightings: as `read_weightings`.
         title: Optional figure title.
+        crop: Show only the memory rows some head weights above 0.01 (their
+            indices label the axis).
     """
     plt = _pyplot()
     read_w, write_w = np.asarray(read_weightings), np.asarray(write_weightings)
@@ -30,6 +39,8 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         read_w = read_w.sum(axis=1)
     if write_w.ndim == 3:
         write_w = write_w.sum(axis=1)
+    rows = _used_rows(read_w, write_w) if crop else np.arange(read_w.shape[-1])
+    read_w, write_w = read_w[:, rows], write_w[:, rows]
     panels = [
         ("inputs", np.asarray(inputs).T),
         ("targets", np.asarray(targets).T),
@@ -37,12 +48,15 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         ("write weightings", write_w.T),
         ("read weightings", read_w.T),
     ]
-    heights = [max(p.shape[0], 4) for _, p in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2 + sum(heights) / 12), gridspec_kw={"height_ratios": heights})
+    heights = [min(max(p.shape[0], 4), 40) for _, p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2 + sum(heights) / 8), gridspec_kw={"height_ratios": heights})
     for ax, (name, data) in zip(axes, panels):
         ax.imshow(data, aspect="auto", cmap="gray_r", interpolation="nearest", vmin=0.0, vmax=max(1.0, float(data.max())))
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
         ax.set_yticks([])
+    for ax in axes[3:]:
+        ticks = np.linspace(0, len(rows) - 1, min(len(rows), 5)).astype(int)
+        ax.set_yticks(ticks, [str(rows[t]) for t in ticks])
     axes[-1].set_xlabel("time step")
     if title:
         fig.suptitle(title)
