@@ -66,6 +66,9 @@ def learning_curves(history, path=None, keys=None, scale=1.0, ylabel="loss", tit
             val_values = [float(v) * scale for v in history[val_key]]
             axes.plot(range(1, len(val_values) + 1), val_values, linestyle="--", marker="o",
                       markersize=3, color=line.get_color(), label=val_key)
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
