@@ -1,0 +1,88 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kerasrnn.data import translation
+from kerasrnn.layers import LSTMCell
+from kerasrnn.layers.bahdanau_attention import BahdanauAttention
+from kerasrnn.seq2seq import Decoder
+from kerasrnn.seq2seq import Encoder
+from kerasrnn.seq2seq import Seq2Seq
+from kerasrnn.seq2seq import beam_search
+from kerasrnn.seq2seq import greedy_search
+from kerasrnn.seq2seq.export import export_translator
+from tests.helpers import load_saved_model_without_kerasrnn
+
+SOURCE_VOCAB = translation.Vocabulary(list("abcd "), "char")
+TARGET_VOCAB = translation.Vocabulary(list("wxyz-"), "char")
+MAX_SOURCE, MAX_LENGTH = 6, 7
+SOURCES = ["abc", "", "a?b€c", "dddddddddddddd", "ab cd"]  # empty, unknown chars, too long
+
+
+def _model():
+    model = Seq2Seq(Encoder(len(SOURCE_VOCAB), 4, 6, bidirectional=True),
+                    Decoder(len(TARGET_VOCAB), 4, LSTMCell(12), attention=BahdanauAttention(5)))
+    model((np.ones((1, 3), "int32"), np.ones((1, 2), "int32")))
+    return model
+
+
+def _in_process(model, sources, beam):
+    ids = SOURCE_VOCAB.encode(sources, MAX_SOURCE, add_end=True).to_tensor().numpy()
+    if beam:
+        out = np.asarray(beam_search(model, ids, 3, MAX_LENGTH, length_penalty=0.6)["ids"])[:, 0]
+    else:
+        out = np.asarray(greedy_search(model, ids, MAX_LENGTH)["ids"])
+    return [s.decode("utf-8") for s in TARGET_VOCAB.decode(out)]
+
+
+def test_vocabulary_encode_decode():
+    ids = SOURCE_VOCAB.encode(["ab?", "", "abcdabcd"], max_length=4, add_end=True).to_list()
+    a, b = SOURCE_VOCAB.tokens.index("a"), SOURCE_VOCAB.tokens.index("b")
+    assert ids[0] == [a, b, translation.OOV_ID, translation.END_ID]  # unknown -> OOV
+    assert ids[1] == [translation.END_ID]  # empty source: just the end token
+    assert len(ids[2]) == 5  # truncated to 4 tokens + end
+    w = TARGET_VOCAB.tokens.index("w")
+    decoded = TARGET_VOCAB.decode(np.array([[w, 3, w, 2, w], [1, w, 0, 0, 0]]))
+    assert list(decoded) == [b"w<unk>w", b"w"]  # stops at end; start/pad dropped
+    words = translation.Vocabulary.build(["Thou shalt not, saith he.", "He said: not so"], "word")
+    assert "," in words.tokens and "shalt" in words.tokens
+    text = words.decode(words.encode(["Thou shalt not, saith he."]).to_tensor().numpy())[0]
+    assert text == b"Thou shalt not, saith he."
+    with pytest.raises(ValueError, match="level"):
+        translation.Vocabulary(["a"], "byte")
+
+
+def test_exported_translate_runs_without_kerasrnn(tmp_path):
+    model = _model()
+    export_dir = os.path.join(str(tmp_path), "export")
+    export_translator(export_dir, model, SOURCE_VOCAB, TARGET_VOCAB, MAX_SOURCE, MAX_LENGTH,
+                      beam_width=3, length_penalty=0.6)
+    out = load_saved_model_without_kerasrnn(export_dir, f"""
+        import json
+        x = tf.constant({SOURCES!r})
+        g = m.translate(x)
+        b = m.translate_beam(x)
+        s = m.signatures["translate"](x)
+        print(json.dumps({{
+            "greedy": [t.decode() for t in g["translations"].numpy()],
+            "beam": [t.decode() for t in b["translations"].numpy()],
+            "signature": [t.decode() for t in s["translations"].numpy()],
+            "lengths": g["lengths"].numpy().tolist(),
+        }}))
+    """)
+    result = json.loads(out.strip().splitlines()[-1])
+    greedy = _in_process(model, SOURCES, beam=False)
+    assert result["greedy"] == greedy == result["signature"]
+    assert result["beam"] == _in_process(model, SOURCES, beam=True)
+    assert all(1 <= n <= MAX_LENGTH for n in result["lengths"])
+    # A source longer than max_source_length is truncated: same as its prefix.
+    assert greedy[3] == _in_process(model, ["d" * MAX_SOURCE], beam=False)[0]
+
+
+def test_export_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="beam_width=0"):
+        export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 4, beam_width=0)
+    with pytest.raises(ValueError, match="max_length=0"):
+        export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 0)
