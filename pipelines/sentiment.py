@@ -308,8 +308,11 @@ def run(args):
         for variant in settings["variants"]:
             keras.utils.set_random_seed(seed)
             embedding = make_embedding(variant, vocabulary_size, settings["embedding_dim"], seed, vectorize, kv)
-            if variant != "random":
-                coverages.append(embedding.word2vec_initializer.coverage["fraction"])
+            if variant == next((v for v in settings["variants"] if v != "random"), None):  # once per seed
+                coverage = embedding.word2vec_initializer.coverage
+                coverages.append(coverage["fraction"])
+                print(f"Word2Vec covers {coverage['found']:,} of {coverage['words']:,} vocabulary words "
+                      f"({coverage['fraction']:.1%}); the rest and [UNK] start random")
             model = build_classifier(vocabulary_size, embedding, settings["units"], args.cell)
             model.compile(
                 optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
@@ -379,15 +382,20 @@ def _word2vec(args, settings, train_texts, seed):
         if "file" not in _W2V_CACHE:
             _W2V_CACHE["file"] = embeddings.load_vectors(args.vectors)
         kv = _W2V_CACHE["file"]
+        if kv.vector_size != settings["embedding_dim"]:
+            raise ValueError(
+                f"`--embedding-dim` ({settings['embedding_dim']}) differs from the size of the vectors in "
+                f"{args.vectors!r} ({kv.vector_size}). Received: embedding_dim={settings['embedding_dim']}"
+            )
         return kv, {"source": args.vectors, "vocabulary": len(kv), "vector_size": kv.vector_size}
     sentences = embeddings.corpus_sentences(train_texts)
     if settings["w2v_corpus"] == "train+lee":
         sentences += embeddings.corpus_sentences(datapath("lee_background.cor"))
-        sentences += embeddings.corpus_sentences(datapath("lee.cor"))
+        sentences += embeddings.corpus_sentences(embeddings.read_lines(datapath("lee.cor"), encoding="cp1252"))  # has a £
     logger = embeddings.EpochLogger(log=None)
     kv = embeddings.train_word2vec(
         sentences, sg=1, vector_size=settings["embedding_dim"], window=5, negative=5, min_count=2,
-        epochs=settings["w2v_epochs"], workers=2, seed=seed, logger=logger,
+        epochs=settings["w2v_epochs"], workers=1, seed=seed, logger=logger,  # one worker: reproducible
     )
     words_per_second = float(np.mean([e["words_per_second"] for e in logger.epochs]))
     print(f"Word2Vec ({settings['w2v_corpus']}, seed {seed}): {sum(map(len, sentences)):,} tokens, "

@@ -51,7 +51,9 @@ def add_arguments(parser):
     parser.add_argument("--window", type=int, default=None, help="context window (default: 5)")
     parser.add_argument("--negative", type=int, default=None, help="negative samples (default: 5)")
     parser.add_argument("--min-count", type=int, default=None, help="minimum word frequency (default: 3)")
-    parser.add_argument("--workers", type=int, default=2, help="training threads (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="training threads (default: %(default)s). gensim under-counts the loss with more than one "
+                        "(its worker threads overwrite each other's sums), so the per-epoch loss is exact only with 1")
     parser.add_argument("--max-lines", type=int, default=None, help="use only the first N lines/verses (quick: 2000)")
     parser.add_argument("--words", default=None,
                         help="comma-separated words to plot and list neighbours of (default: a list per corpus)")

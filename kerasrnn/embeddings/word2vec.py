@@ -25,10 +25,18 @@ MAX_SENTENCE_TOKENS = 10000
 class EpochLogger(CallbackAny2Vec):
     """Records (and prints) seconds, words/s and loss of each Word2Vec epoch.
 
-    gensim's `get_latest_training_loss()` is the float32 sum over all epochs
-    of one `train()` call, so the loss of an epoch is the difference between
-    two readings. Words/s counts the raw corpus words of an epoch (before
-    frequent-word down-sampling and `min_count` trimming).
+    gensim accumulates the loss (`compute_loss=True`) in one float32 over a
+    whole `train()` call, so `get_latest_training_loss()` is cumulative and,
+    once large, adding small per-word terms loses precision. This callback
+    sets the accumulator to 0 when an epoch begins and reads it when the
+    epoch ends: `loss` is that epoch's own sum, `cumulative_loss` the float64
+    running total. Caveat (gensim 4.4, word2vec_inner.pyx): each job copies
+    the accumulator, adds to it without a lock and writes it back, so with
+    `workers > 1` concurrent jobs overwrite each other's sums and the loss is
+    under-counted (about half with 2 workers on lee_background); compare
+    losses only between runs with the same `workers`, exact with 1.
+    Words/s counts the raw corpus words of an epoch (before frequent-word
+    down-sampling and `min_count` trimming).
 
     Args:
         log: Callable taking one line (default `print`); `None` is silent.
@@ -42,25 +50,22 @@ class EpochLogger(CallbackAny2Vec):
         self.log = log
         self.epochs = []
         self._start = None
-        self._previous = 0.0
-
-    def on_train_begin(self, model):
-        self._previous = 0.0
 
     def on_epoch_begin(self, model):
+        model.running_training_loss = 0.0
         self._start = time.perf_counter()
 
     def on_epoch_end(self, model):
         seconds = time.perf_counter() - self._start
-        cumulative = float(model.get_latest_training_loss())
+        loss = float(model.get_latest_training_loss())
+        previous = self.epochs[-1]["cumulative_loss"] if self.epochs else 0.0
         record = {
             "epoch": len(self.epochs) + 1,
             "seconds": seconds,
             "words_per_second": model.corpus_total_words / max(seconds, 1e-9),
-            "loss": cumulative - self._previous,
-            "cumulative_loss": cumulative,
+            "loss": loss,
+            "cumulative_loss": previous + loss,
         }
-        self._previous = cumulative
         self.epochs.append(record)
         if self.log is not None:
             self.log(

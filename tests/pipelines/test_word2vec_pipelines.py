@@ -115,6 +115,13 @@ def test_sentiment_bad_input(tmp_path, capsys):
     latin.write_bytes("text,label\ntrès bien,1\nnul,0\n".encode("cp1252"))
     assert run_cli("sentiment", "--quick", "--csv", str(latin), "--output", str(tmp_path / "b")) == 2
     assert "not valid utf-8" in capsys.readouterr().err
+    from gensim.models import KeyedVectors
+
+    vectors = KeyedVectors(5)
+    vectors.add_vectors(["good", "bad"], np.eye(2, 5, dtype="float32"))
+    vectors.save_word2vec_format(str(tmp_path / "v.txt"))
+    assert run_cli("sentiment", "--quick", "--vectors", str(tmp_path / "v.txt"), "--output", str(tmp_path / "e")) == 2
+    assert "`--embedding-dim` (16) differs from the size of the vectors" in capsys.readouterr().err
     assert run_cli("sentiment", "--quick", "--seeds", "1,x", "--output", str(tmp_path / "c")) == 2
     assert "seeds='1,x'" in capsys.readouterr().err
     assert run_cli("sentiment", "--quick", "--variants", "random,glove", "--output", str(tmp_path / "d")) == 2
