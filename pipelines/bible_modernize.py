@@ -52,12 +52,12 @@ def _sacrebleu():
 def run(args):
     from kerasrnn.data.bible import kjv_web_pairs
 
-    if args.quick:
-        args.train_size, args.test_size, args.units, args.embedding_dim = 256, 32, 16, 16
-        args.max_words, args.vocab_size = 12, 500
     for name in ("max_words", "vocab_size", "test_size", "train_size", "units",
                  "embedding_dim", "beam_width"):
         _positive(name, getattr(args, name))
+    if args.quick:
+        args.train_size, args.test_size, args.units, args.embedding_dim = 256, 32, 16, 16
+        args.max_words, args.vocab_size = 12, 500
     epochs = args.epochs or (1 if args.quick else 10)
     args.batch_size = args.batch_size or (32 if args.quick else 64)
     sacrebleu = _sacrebleu()

@@ -46,12 +46,12 @@ def _by_length(lengths, hits):
 
 
 def run(args):
+    for name in ("train_size", "test_size", "units", "embedding_dim", "beam_width"):
+        common_positive(name, getattr(args, name))
     if args.quick:
         args.train_size, args.test_size, args.units, args.embedding_dim = 512, 64, 16, 8
     epochs = args.epochs or (1 if args.quick else 5)
     args.batch_size = args.batch_size or (64 if args.quick else 128)
-    for name in ("train_size", "test_size", "units", "embedding_dim", "beam_width"):
-        common_positive(name, getattr(args, name))
 
     train_pairs, test_pairs = split_dates(args.train_size, args.test_size, seed=args.seed)
     n_valid = max(1, len(train_pairs) // 20)
