@@ -40,8 +40,8 @@ def _inputs(batch=3, steps=4, features=5, seed=0):
 @pytest.mark.parametrize(
     "cell_kwargs, out_width",
     [
-        (dict(units=4, **SMALL), 4 + 3),
-        (dict(units=4, controller="dense", memory_init="learned", num_read_heads=2, num_write_heads=2, **SMALL), 4 + 6),
+    (dict(units=4, **SMALL), 4 + 3),
+    (dict(units=4, controller="dense", memory_init="learned", num_read_heads=2, num_write_heads=2, **SMALL), 4 + 6),
     ],
     ids=["lstm-constant", "dense-learned-2heads"],
 )
@@ -195,23 +195,22 @@ def test_no_nan_or_inf_forward_or_backward(case, x, controller):
     assert all(np.isfinite(np.asarray(g)).all() for g in grads.values() if g is not None), case
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
-    [
-        (dict(memory_size=0), "memory_size=0"),
-        (dict(memory_size=4, shift_range=2), "shift_range=2"),
-        (dict(controller="gru"), "controller='gru'"),
-        (dict(memory_init="zeros"), "memory_init='zeros'"),
-        (dict(units=0), "units=0"),
-        (dict(num_read_heads=0), "num_read_heads=0"),
-        (dict(clip_value=-1.0), "clip_value=-1.0"),
-        (dict(memory_init="learned", memory_trainable=False), "memory_trainable=False"),
-    ],
-)
-def test_bad_arguments_raise_clear_errors(kwargs, message):
-    kwargs = {"units": 4, **kwargs}
-    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
-        NTMCell(**kwargs)
+BAD_ARGUMENTS = [
+    (dict(memory_size=0), "memory_size=0"),
+    (dict(memory_size=4, shift_range=2), "shift_range=2"),
+    (dict(controller="gru"), "controller='gru'"),
+    (dict(memory_init="zeros"), "memory_init='zeros'"),
+    (dict(units=0), "units=0"),
+    (dict(num_read_heads=0), "num_read_heads=0"),
+    (dict(clip_value=-1.0), "clip_value=-1.0"),
+    (dict(memory_init="learned", memory_trainable=False), "memory_trainable=False"),
+]
+
+
+def test_bad_arguments_raise_clear_errors():
+    for kwargs, message in BAD_ARGUMENTS:
+        with pytest.raises(ValueError, match=message):
+            NTMCell(**{"units": 4, **kwargs})
 
 
 def test_wrong_input_rank_raises():

@@ -15,7 +15,7 @@ def ngram_example(rng, length=200, n=6):
     Beta(½, ½); the first n−1 bits are uniform (a primer, not scored) and
     each of the next `length` bits follows the table. Inputs (1 channel): the
     bits `b_0..b_{n+length−3}`; targets (1 channel): the next bits
-    `b_1..b_{n+length−2}`; the output phase is the last `length` steps, each
+    `b_1..b_{n+length−2}` (zero on the primer steps); the output phase is the last `length` steps, each
     predicting a bit that has a full context. Total `n − 2 + length` steps.
     """
     check_positive("length", length)
@@ -30,9 +30,9 @@ def ngram_example(rng, length=200, n=6):
         index = int(np.dot(bits[t - context : t], 2 ** np.arange(context - 1, -1, -1)))
         bits[t] = float(rng.random() < table[index])
     inputs = bits[:-1, None]
-    targets = bits[1:, None]
     mask = np.zeros((bits.shape[0] - 1,), np.float32)
     mask[context - 1 :] = 1.0
+    targets = bits[1:, None] * mask[:, None]
     return inputs, targets, mask
 
 

@@ -1,0 +1,66 @@
+"""The `--quick` run of every NTM pipeline, in a subprocess, and its outputs."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.helpers import load_saved_model_without_kerasrnn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_pipeline(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+
+
+@pytest.mark.parametrize(
+    "name, model, extra",
+    [
+        ("ntm-copy", "ntm", ["length_5"]),
+        ("ntm-repeat-copy", "ntm", []),
+        ("ntm-recall", "ntm", ["4_items"]),
+        ("ntm-sort", "ntm", []),
+        ("ntm-ngrams", "lstm", []),
+    ],
+)
+def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, tmp_path):
+    out = tmp_path / "run"
+    result = run_pipeline(name, "--quick", "--model", model, "--output", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("bits_per_sequence", "bit_errors_per_sequence_mean", "bit_errors_per_sequence_median", "sequences_per_second"):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["model"] == model and metrics["training_sequences"] == 2 * 3 * 4
+    rows = list(csv.DictReader(open(out / "history.csv")))
+    assert len(rows) == 2 and "val_bit_errors_per_sequence" in rows[0]
+    assert (out / "learning_curves.png").stat().st_size > 0
+    assert (out / "export" / "saved_model.pb").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["units"] == 16 and config["optimizer"] == "adam"
+    if model == "ntm":
+        assert (out / "heatmap_train.png").stat().st_size > 0
+        for label in extra:
+            assert (out / f"heatmap_{label}.png").exists()
+    if name == "ntm-copy":
+        assert set(metrics["generalisation"]) == {"length 5"}
+        stdout = load_saved_model_without_kerasrnn(
+            str(out / "export"), "import numpy as np; print(m.serve(np.zeros((2, 7, 9), 'float32')).shape)"
+        )
+        assert "(2, 7, 8)" in stdout
+    if name == "ntm-ngrams":
+        assert 0 < metrics["bayes_optimal_bits_per_sequence"] < 20  # 20 scored bits
+        assert metrics["model_bits_per_sequence"] == pytest.approx(metrics["bits_per_sequence"], rel=1e-3)
+
+
+def test_bad_option_is_a_clear_error(tmp_path):
+    result = run_pipeline("ntm-copy", "--quick", "--memory-size", "0", "--output", str(tmp_path / "run"))
+    assert result.returncode == 2
+    assert "error: `--memory-size` must be a positive integer" in result.stderr and "memory-size=0" in result.stderr
