@@ -27,6 +27,7 @@ from keras import tree
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.ops import rnn
+from kerasrnn.ops.fused import fused_rnn
 
 _SERIALIZED = {
     "initializer": initializers,
@@ -209,6 +210,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             [ops.matmul(h * m, k) for m, k in zip(masks, kernels)], axis=-1
         )
 
+    def fused_kernel(self, recurrent_mask=None):
+        """A kernel for `kerasrnn.ops.fused_rnn` (`kernel.weights(cell)` gives
+        its weights), or `None` when this
+        configuration has no hand-written backward pass (then the layer
+        differentiates its fused loop automatically)."""
+        return None
+
     def recurrent_step(self, projected_inputs, states, recurrent_mask=None):
         """One step given `input_projection` of this step's inputs.
 
@@ -372,25 +380,67 @@ class RecurrentLayer(keras.layers.RNN):
         dropout_mask, recurrent_mask = cell.step_dropout_masks(
             sequences[:, 0, :], initial_state, training
         )
+        # Time-major before the projection: transposing (B, T, D) is cheaper
+        # than transposing the (B, T, gates * units) projection.
+        x = ops.transpose(sequences, (1, 0, 2))
+        if mask is not None:
+            mask = ops.moveaxis(ops.cast(mask, "bool"), 1, 0)
+        if self.go_backwards:
+            x = ops.flip(x, axis=0)
+            mask = None if mask is None else ops.flip(mask, axis=0)
         if dropout_mask is not None:
-            dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 1), dropout_mask)
-        projected = cell.input_projection(sequences, dropout_mask)
+            dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
+        projected = cell.input_projection(x, dropout_mask)
 
-        def step(projected_t, states):
-            return cell.recurrent_step(projected_t, list(states), recurrent_mask)
+        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
+        if kernel is not None:
+            weights = tuple(ops.cast(w, projected.dtype) for w in kernel.weights(cell))
+            outputs, states = fused_rnn(
+                kernel,
+                projected,
+                tuple(initial_state),
+                weights,
+                mask=None if mask is None else ops.expand_dims(mask, -1),
+                zero_output_for_mask=self.zero_output_for_mask,
+                unroll=self.loop_unroll,
+            )
+            last_output = outputs[-1]
+            if not self.return_sequences:
+                outputs = ops.expand_dims(last_output, 0)
+        else:
 
-        batch = ops.shape(sequences)[0]
-        return rnn(
-            step,
-            projected,
-            initial_state,
-            mask=mask,
-            go_backwards=self.go_backwards,
-            return_sequences=self.return_sequences,
-            zero_output_for_mask=self.zero_output_for_mask,
-            unroll=True if self.unroll else 1,
-            initial_output=ops.zeros((batch, cell.output_size), dtype=projected.dtype),
-        )
+            def step(projected_t, states):
+                return cell.recurrent_step(projected_t, list(states), recurrent_mask)
+
+            batch = ops.shape(sequences)[0]
+            last_output, outputs, states = rnn(
+                step,
+                projected,
+                initial_state,
+                mask=mask,
+                return_sequences=self.return_sequences,
+                zero_output_for_mask=self.zero_output_for_mask,
+                unroll=True if self.unroll else self.loop_unroll,
+                initial_output=ops.zeros((batch, cell.output_size), dtype=projected.dtype),
+                time_major=True,
+            )
+        return last_output, ops.moveaxis(outputs, 0, 1), states
+
+    #: Time steps per iteration of the fused loop (partial unrolling).
+    loop_unroll = 1
+
+    def loop_implementation(self, training=False):
+        """Which loop a call takes: `"fused_bptt"` (fused loop with the
+        hand-written backward pass: default activations, no peepholes, no
+        recurrent dropout while training, GRU `reset_after=True`, no `unroll`),
+        `"fused_autodiff"` (fused loop, automatic differentiation) or
+        `"generic"` (`fast_path=False`: Keras's step-by-step loop)."""
+        if not self.fast_path:
+            return "generic"
+        rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
+        if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
+            return "fused_autodiff"
+        return "fused_bptt"
 
     def get_config(self):
         config = super().get_config()

@@ -1,11 +1,13 @@
 """Gated recurrent unit: `GRUCell` and `GRU`, both reset conventions."""
 
 import keras
+from keras import activations
 from keras import ops
 
 from kerasrnn.layers.base import RecurrentCell
 from kerasrnn.layers.base import RecurrentLayer
 from kerasrnn.layers.base import get_activation
+from kerasrnn.ops.fused import GRUKernel
 
 
 def gru_step(x, r_h, h, activation, recurrent_activation, candidate):
@@ -84,6 +86,16 @@ class GRUCell(RecurrentCell):
     @property
     def input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
+
+    def fused_kernel(self, recurrent_mask=None):
+        if (
+            recurrent_mask is None
+            and self.reset_after
+            and self.activation is activations.tanh
+            and self.recurrent_activation is activations.sigmoid
+        ):
+            return GRUKernel()
+        return None
 
     def recurrent_step(self, projected_inputs, states, recurrent_mask=None):
         h = states[0]

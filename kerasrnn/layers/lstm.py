@@ -1,12 +1,14 @@
 """Long short-term memory: `LSTMCell` and `LSTM`, with optional peepholes."""
 
 import keras
+from keras import activations
 from keras import initializers
 from keras import ops
 
 from kerasrnn.layers.base import RecurrentCell
 from kerasrnn.layers.base import RecurrentLayer
 from kerasrnn.layers.base import get_activation
+from kerasrnn.ops.fused import LSTMKernel
 
 
 def lstm_step(z, c, activation, recurrent_activation, peepholes=None):
@@ -130,6 +132,16 @@ class LSTMCell(RecurrentCell):
                 )
                 for gate in ("input", "forget", "output")
             )
+
+    def fused_kernel(self, recurrent_mask=None):
+        if (
+            recurrent_mask is None
+            and not self.peephole
+            and self.activation is activations.tanh
+            and self.recurrent_activation is activations.sigmoid
+        ):
+            return LSTMKernel()
+        return None
 
     def recurrent_step(self, projected_inputs, states, recurrent_mask=None):
         h, c = states

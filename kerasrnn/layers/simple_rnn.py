@@ -1,10 +1,12 @@
 """Elman recurrent network: `SimpleRNNCell`, `SimpleRNN` and `IRNN`."""
 
 import keras
+from keras import activations
 from keras import ops
 
 from kerasrnn.layers.base import RecurrentCell
 from kerasrnn.layers.base import RecurrentLayer
+from kerasrnn.ops.fused import SimpleRNNKernel
 
 
 def simple_rnn_step(projected_inputs, h, recurrent_kernel, activation):
@@ -50,6 +52,11 @@ class SimpleRNNCell(RecurrentCell):
     Reference:
         Elman, "Finding structure in time", Cognitive Science, 1990.
     """
+
+    def fused_kernel(self, recurrent_mask=None):
+        if recurrent_mask is None and self.activation is activations.tanh:
+            return SimpleRNNKernel()
+        return None
 
     def recurrent_step(self, projected_inputs, states, recurrent_mask=None):
         h = states[0]

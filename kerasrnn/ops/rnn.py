@@ -20,6 +20,7 @@ def rnn(
     zero_output_for_mask=False,
     unroll=1,
     initial_output=None,
+    time_major=False,
 ):
     """Runs `step` over the time axis of `inputs`.
 
@@ -41,15 +42,18 @@ def rnn(
         initial_output: Zeros shaped like one step's output; the output
             repeated at leading masked steps. Derived from one traced step when
             omitted.
+        time_major: `inputs`, `mask` and the returned `outputs` have time as
+            their first axis instead of batch.
 
     Returns:
         `(last_output, outputs, final_states)`; `outputs` is
         `(batch, timesteps, ...)`, or `(batch, 1, ...)` holding the last output
         when `return_sequences=False` (as Keras's backend `rnn` does).
     """
-    xs = _time_major(inputs)
+    xs = inputs if time_major else _time_major(inputs)
     if mask is not None:
-        xs = (xs, ops.expand_dims(ops.moveaxis(ops.cast(mask, "bool"), 1, 0), -1))
+        mask = ops.cast(mask, "bool")
+        xs = (xs, ops.expand_dims(mask if time_major else ops.moveaxis(mask, 1, 0), -1))
     if go_backwards:
         xs = _flip_time(xs)
     states = tuple(initial_states)
@@ -81,8 +85,8 @@ def rnn(
     carry, outputs = scan(body, init, xs, unroll=unroll)
     last_output = carry[-1]
     if outputs is None:
-        outputs = ops.expand_dims(last_output, 1)
-    else:
+        outputs = ops.expand_dims(last_output, 0 if time_major else 1)
+    elif not time_major:
         outputs = ops.moveaxis(outputs, 0, 1)
     return last_output, outputs, list(carry[:-1])
 

@@ -15,7 +15,7 @@ from keras import ops
 from keras import tree
 
 
-def scan(f, init, xs, unroll=1):
+def scan(f, init, xs, unroll=1, reverse=False):
     """Loops `f` over the leading axis of `xs`, threading a carry.
 
     Args:
@@ -24,6 +24,8 @@ def scan(f, init, xs, unroll=1):
         xs: Tensor or nested structure of tensors, scanned along axis 0.
         unroll: Positive integer; loop iterations each run this many steps of
             `f` (the remainder runs after the loop). `True` unrolls fully.
+        reverse: Scan from the last element to the first; `ys` keeps the
+            order of `xs` (`ys[t]` is the output for `xs[t]`).
 
     Returns:
         `(final_carry, ys)` where `ys` stacks the per-step `y` along axis 0, or
@@ -43,23 +45,26 @@ def scan(f, init, xs, unroll=1):
                 "Cannot unroll a loop over a sequence whose length is unknown. "
                 f"Received: xs with shape {xs_flat[0].shape}"
             )
-        return _python_scan(f, init, xs, length)
+        return _python_scan(f, init, xs, length, reverse)
     if keras.backend.backend() == "tensorflow":
-        return _tf_scan(f, init, xs, unroll)
-    return _generic_scan(f, init, xs, unroll)
+        return _tf_scan(f, init, xs, unroll, reverse)
+    return _generic_scan(f, init, xs, unroll, reverse)
 
 
-def _python_scan(f, init, xs, length):
-    carry, ys = init, []
-    for t in range(length):
-        carry, y = f(carry, tree.map_structure(lambda x: x[t], xs))
-        ys.append(y)
+def _python_scan(f, init, xs, length, reverse):
+    carry, ys = init, [None] * length
+    for t in reversed(range(length)) if reverse else range(length):
+        carry, ys[t] = f(carry, tree.map_structure(lambda x: x[t], xs))
     if ys[0] is None:
         return carry, None
     return carry, tree.map_structure(lambda *s: ops.stack(s, axis=0), *ys)
 
 
-def _generic_scan(f, init, xs, unroll):
+def _generic_scan(f, init, xs, unroll, reverse):
+    if reverse:
+        flip = lambda x: ops.flip(x, axis=0)  # noqa: E731
+        carry, ys = _generic_scan(f, init, tree.map_structure(flip, xs), unroll, False)
+        return carry, None if ys is None else tree.map_structure(flip, ys)
     # keras.ops.scan needs a `y` for every step; emit a dummy when f has none.
     probe_carry, probe_y = f(init, tree.map_structure(lambda x: x[0], xs))
     del probe_carry
@@ -74,7 +79,7 @@ def _generic_scan(f, init, xs, unroll):
     return ops.scan(f, init, xs, unroll=unroll)
 
 
-def _tf_scan(f, init, xs, unroll):
+def _tf_scan(f, init, xs, unroll, reverse):
     import tensorflow as tf
 
     xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
@@ -85,8 +90,11 @@ def _tf_scan(f, init, xs, unroll):
         for x in xs_flat
     ]
 
+    def index(t):
+        return length - 1 - t if reverse else t
+
     def read(t):
-        return tree.pack_sequence_as(xs, [ta.read(t) for ta in x_arrays])
+        return tree.pack_sequence_as(xs, [ta.read(index(t)) for ta in x_arrays])
 
     # Step 0 runs outside the loop: it fixes the structure, dtypes and shapes
     # of `y`, which the output TensorArrays need.
@@ -96,7 +104,7 @@ def _tf_scan(f, init, xs, unroll):
     has_ys = y0 is not None
     y_flat0 = tree.flatten(y0) if has_ys else []
     y_arrays = tuple(
-        tf.TensorArray(y.dtype, size=length, element_shape=y.shape).write(0, y)
+        tf.TensorArray(y.dtype, size=length, element_shape=y.shape).write(index(0), y)
         for y in y_flat0
     )
 
@@ -106,12 +114,12 @@ def _tf_scan(f, init, xs, unroll):
             carry, y = f(carry, read(t + k))
             if has_ys:
                 y_arrays = tuple(
-                    ta.write(t + k, v) for ta, v in zip(y_arrays, tree.flatten(y))
+                    ta.write(index(t + k), v) for ta, v in zip(y_arrays, tree.flatten(y))
                 )
         new_flat = tuple(tf.convert_to_tensor(c) for c in tree.flatten(carry))
-        # Keep the loop-carried shapes stable (a step may lose static dims).
+        # Keep the loop-carried shapes stable where a step lost static dims.
         new_flat = tuple(
-            tf.ensure_shape(n, o.shape) if o.shape.rank is not None else n
+            n if n.shape == o.shape else tf.ensure_shape(n, o.shape)
             for n, o in zip(new_flat, carry_flat)
         )
         return new_flat, y_arrays

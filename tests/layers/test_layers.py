@@ -109,6 +109,7 @@ def test_xla_training_gives_the_same_losses(layer_cls):
 def test_fast_path_is_the_default_and_hoists_the_input_projection():
     layer = L.LSTM(4)
     assert layer.fast_path is True
+    assert layer.loop_implementation() == "fused_bptt"
     calls = []
     original = layer.cell.input_projection
 
@@ -118,10 +119,24 @@ def test_fast_path_is_the_default_and_hoists_the_input_projection():
 
     layer.cell.input_projection = spy
     layer(np.zeros((2, 7, 3), "float32"))
-    # One projection of the whole (batch, time, features) sequence, no per-step ones.
-    assert calls == [(2, 7, 3)]
-    generic = L.LSTM(4, fast_path=False)
-    assert generic.fast_path is False
+    # One projection of the whole (time, batch, features) sequence, none per step.
+    assert calls == [(7, 2, 3)]
+
+
+@pytest.mark.parametrize("layer, training, expected", [
+    (lambda: L.GRU(4), False, "fused_bptt"),
+    (lambda: L.SimpleRNN(4), False, "fused_bptt"),
+    (lambda: L.LSTM(4, dropout=0.5), True, "fused_bptt"),
+    (lambda: L.LSTM(4, recurrent_dropout=0.5), False, "fused_bptt"),
+    (lambda: L.LSTM(4, recurrent_dropout=0.5), True, "fused_autodiff"),
+    (lambda: L.LSTM(4, peephole=True), False, "fused_autodiff"),
+    (lambda: L.GRU(4, reset_after=False), False, "fused_autodiff"),
+    (lambda: L.SimpleRNN(4, activation="relu"), False, "fused_autodiff"),
+    (lambda: L.LSTM(4, unroll=True), False, "fused_autodiff"),
+    (lambda: L.GRU(4, fast_path=False), False, "generic"),
+])
+def test_loop_implementation_choice(layer, training, expected):
+    assert layer().loop_implementation(training) == expected
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -60,6 +60,14 @@ def test_scan_without_outputs_and_gradient():
     np.testing.assert_allclose(float(grad), numeric, rtol=1e-3)
 
 
+@pytest.mark.parametrize("unroll", [1, 2, True])
+def test_scan_reverse_keeps_output_order(unroll):
+    xs = np.arange(10, dtype="float32").reshape(5, 2)
+    (total, count), ys = scan(_cumulative, (np.zeros(2, "float32"), np.float32(0)), xs, unroll=unroll, reverse=True)
+    np.testing.assert_allclose(total, xs.sum(0))
+    np.testing.assert_allclose(ys, 2 * np.cumsum(xs[::-1], axis=0)[::-1])
+
+
 def test_scan_rejects_bad_unroll():
     with pytest.raises(ValueError, match="unroll"):
         scan(_cumulative, (np.zeros(2, "float32"), np.float32(0)), np.zeros((3, 2), "float32"), unroll=-1)
