@@ -42,7 +42,7 @@ DESCRIPTION = "Bi-LSTM/GRU sentiment (many-to-one): random vs Word2Vec frozen/fi
 
 VARIANTS = ("random", "frozen", "finetuned")
 DEFAULTS = {
-    "epochs": 15,
+    "epochs": 10,
     "batch_size": 16,
     "units": 32,
     "embedding_dim": 100,

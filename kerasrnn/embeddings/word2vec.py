@@ -147,7 +147,7 @@ def train_word2vec(
         min_count: Words rarer than this are left out of the vocabulary.
         epochs: Passes over the corpus.
         workers: Training threads. Results are reproducible for a given
-            `seed` only with `workers=1` (and a fixed `PYTHONHASHSEED`).
+            `seed` only with `workers=1` (then bit-identical across processes).
         seed: Seed of the initial vectors and the sampling.
         sample: Down-sampling threshold of frequent words.
         encoding: Encoding of a text file corpus.

@@ -119,6 +119,7 @@ class Word2VecInitializer(keras.initializers.Initializer):
 
     def get_config(self):
         return {
+            **super().get_config(),
             "vocabulary": list(self.vocabulary),
             "oov": self.oov,
             "seed": self.seed,
