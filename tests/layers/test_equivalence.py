@@ -91,25 +91,55 @@ def test_same_outputs_as_keras(kind, options, fast_path):
         assert_close(a, e)
 
 
+GRADIENT_OPTIONS = [
+    {"return_sequences": True, "mask": True},
+    {"return_state": True, "initial_state": True},
+    {"return_sequences": True, "return_state": True, "go_backwards": True, "mask": True, "initial_state": True},
+    {"return_sequences": True, "mask": True, "zero_output_for_mask": True},
+    {"dropout": 0.3, "seed": 4, "training": True, "return_sequences": True},
+]
+
+
 @pytest.mark.parametrize("kind", list(PAIRS))
 @pytest.mark.parametrize("fast_path", [True, False])
-def test_same_gradients_as_keras(kind, fast_path):
+@pytest.mark.parametrize("options", GRADIENT_OPTIONS, ids=range(len(GRADIENT_OPTIONS)))
+def test_same_gradients_as_keras(kind, fast_path, options):
+    # Covers the hand-written backward pass (fused_bptt) and Keras's generic
+    # loop: gradients w.r.t. inputs, initial states and every weight.
     ours_cls, keras_cls = PAIRS[kind]
+    options = dict(options)
+    use_mask = options.pop("mask", False)
+    use_initial_state = options.pop("initial_state", False)
+    training = options.pop("training", False)
+    zero_output = options.pop("zero_output_for_mask", False)
     x, mask = _data()
-    theirs = keras_cls(6, return_sequences=True)
-    ours = ours_cls(6, return_sequences=True, fast_path=fast_path)
+    theirs = keras_cls(6, **options)
+    ours = ours_cls(6, fast_path=fast_path, **options)
+    theirs.zero_output_for_mask = ours.zero_output_for_mask = zero_output
     theirs.build(x.shape)
     ours.build(x.shape)
     ours.set_weights(theirs.get_weights())
+    if fast_path:
+        assert ours.loop_implementation(training) == "fused_bptt"
     x_var = tf.Variable(x)
+    n_states = len(ours.state_size)
+    state_vars = [tf.Variable(np.random.RandomState(7 + i).randn(3, 6).astype("float32")) for i in range(n_states)]
     grads = []
     for layer in (theirs, ours):
         with tf.GradientTape() as tape:
-            y = layer(x_var, mask=mask)
-            loss = tf.reduce_sum(y * y) + tf.reduce_sum(tf.sin(y))
-        grads.append(tape.gradient(loss, [x_var] + layer.trainable_variables))
-    for g_theirs, g_ours in zip(*grads):
-        assert_close(tf.convert_to_tensor(g_ours), tf.convert_to_tensor(g_theirs), atol=2e-5)
+            kwargs = {"training": training}
+            if use_mask:
+                kwargs["mask"] = mask
+            if use_initial_state:
+                kwargs["initial_state"] = [tf.convert_to_tensor(v) for v in state_vars]
+            outputs = layer(x_var, **kwargs)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            loss = sum(tf.reduce_sum(o * o) + tf.reduce_sum(tf.sin(3.0 * o)) for o in outputs)
+        sources = [x_var] + (state_vars if use_initial_state else []) + layer.trainable_variables
+        grads.append(tape.gradient(loss, sources))
+    for i, (g_theirs, g_ours) in enumerate(zip(*grads)):
+        assert g_theirs is not None and g_ours is not None, i
+        assert_close(tf.convert_to_tensor(g_ours), tf.convert_to_tensor(g_theirs), atol=2e-5, msg=f"gradient {i}")
 
 
 @pytest.mark.parametrize("kind", list(PAIRS))

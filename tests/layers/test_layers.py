@@ -153,6 +153,12 @@ def test_mixed_precision_policies(policy):
         assert keras.backend.standardize_dtype(out.dtype) == policy.split("_")[1]
         tol = 2e-2 if policy == "mixed_bfloat16" else 2e-3
         np.testing.assert_allclose(np.asarray(out, "float32"), np.asarray(reference(x), "float32"), atol=tol)
+        # Training under the policy (the fused backward pass in half precision).
+        model = keras.Sequential([keras.Input((3, 5)), L.GRU(4), keras.layers.Dense(1, dtype="float32")])
+        model.compile(keras.optimizers.Adam(0.05), "mse")
+        y = np.ones((2, 1), "float32")
+        losses = model.fit(x, y, epochs=5, verbose=0).history["loss"]
+        assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
     finally:
         keras.config.set_dtype_policy("float32")
 
