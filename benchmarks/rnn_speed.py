@@ -1,0 +1,165 @@
+"""Training and inference speed of kerasrnn's LSTM/GRU against Keras's own.
+
+Both layers are built in one process on identical shapes and weights, and
+their steps are timed in alternation (keras, ours, keras, ours, ...) so that
+any drift of machine load hits both alike; the median of the step times is
+reported. A float32 GEMM of the recurrent size is timed in the same run to
+express achieved GFLOP/s.
+
+    python benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
+    python benchmarks/rnn_speed.py --quick        # seconds, smoke test
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kerasrnn  # noqa: E402
+
+CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]
+QUICK_CONFIGS = [(8, 10, 8, 16)]
+GATES = {"lstm": 4, "gru": 3}
+
+
+def training_flops(batch, steps, features, units, gates):
+    """Matrix-product FLOPs of one forward+backward pass (3× the forward)."""
+    forward = 2 * batch * steps * (features + units) * gates * units
+    return 3 * forward
+
+
+def gemm_gflops(units, gates, batch=256, repeats=20):
+    a = tf.random.normal((batch * 16, units))
+    b = tf.random.normal((units, gates * units))
+    f = tf.function(lambda: tf.matmul(a, b))
+    f()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        f().numpy()
+        times.append(time.perf_counter() - start)
+    return 2 * a.shape[0] * units * gates * units / np.median(times) / 1e9
+
+
+def build(layer_cls, shape, units, jit):
+    batch, steps, features = shape
+    inputs = keras.Input((steps, features), batch_size=batch)
+    model = keras.Model(inputs, layer_cls(units)(inputs))
+    model.compile(keras.optimizers.Adam(1e-3), "mse", jit_compile=jit)
+    return model
+
+
+def time_alternating(fns, steps, warmup):
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(steps):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - start)
+    return [1000 * float(np.median(t)) for t in times]
+
+
+def bench_case(cell, config, jit, policy, steps, warmup):
+    keras.config.set_dtype_policy(policy)
+    try:
+        batch, length, features, units = config
+        rng = np.random.RandomState(0)
+        x = tf.constant(rng.randn(batch, length, features).astype("float32"))
+        y = tf.constant(rng.randn(batch, units).astype("float32"))
+        ours_cls = {"lstm": kerasrnn.layers.LSTM, "gru": kerasrnn.layers.GRU}[cell]
+        keras_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+        theirs = build(keras_cls, (batch, length, features), units, jit)
+        ours = build(ours_cls, (batch, length, features), units, jit)
+        ours.set_weights(theirs.get_weights())
+        train = time_alternating(
+            [lambda: theirs.train_on_batch(x, y), lambda: ours.train_on_batch(x, y)], steps, warmup
+        )
+        predict = time_alternating(
+            [lambda: theirs.predict_on_batch(x), lambda: ours.predict_on_batch(x)], steps, warmup
+        )
+        flops = training_flops(batch, length, features, units, GATES[cell])
+        return {
+            "cell": cell,
+            "batch": batch,
+            "timesteps": length,
+            "features": features,
+            "units": units,
+            "jit_compile": jit,
+            "policy": policy,
+            "keras_train_ms": train[0],
+            "ours_train_ms": train[1],
+            "train_ratio": train[1] / train[0],
+            "keras_infer_ms": predict[0],
+            "ours_infer_ms": predict[1],
+            "infer_ratio": predict[1] / predict[0],
+            "ours_train_gflops": flops / train[1] / 1e6,
+            "keras_train_gflops": flops / train[0] / 1e6,
+        }
+    finally:
+        keras.config.set_dtype_policy("float32")
+        keras.backend.clear_session()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", help="write the results as JSON here")
+    parser.add_argument("--steps", type=int, default=21, help="timed steps per case (median)")
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--cells", default="lstm,gru")
+    parser.add_argument("--policies", default="float32,mixed_bfloat16")
+    parser.add_argument("--jit", default="false,true")
+    parser.add_argument("--quick", action="store_true", help="tiny shapes, few steps")
+    args = parser.parse_args(argv)
+    configs = QUICK_CONFIGS if args.quick else CONFIGS
+    steps, warmup = (3, 1) if args.quick else (args.steps, args.warmup)
+    cells = args.cells.split(",")
+    policies = args.policies.split(",")
+    jits = [j == "true" for j in args.jit.split(",")]
+
+    gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}
+    results = []
+    header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} | {'infer k':>8} {'infer o':>8} {'ratio':>6} | {'GFLOP/s':>7}"
+    print(header)
+    print("-" * len(header))
+    for cell in cells:
+        for config in configs:
+            for policy in policies:
+                for jit in jits:
+                    r = bench_case(cell, config, jit, policy, steps, warmup)
+                    results.append(r)
+                    print(
+                        f"{cell:5} {r['batch']:>4} {r['timesteps']:>4} {r['features']:>4} {r['units']:>4} "
+                        f"{str(jit):>5} {policy:>15} | {r['keras_train_ms']:>9.1f} {r['ours_train_ms']:>8.1f} "
+                        f"{r['train_ratio']:>6.2f} | {r['keras_infer_ms']:>8.1f} {r['ours_infer_ms']:>8.1f} "
+                        f"{r['infer_ratio']:>6.2f} | {r['ours_train_gflops']:>7.1f}",
+                        flush=True,
+                    )
+    print("float32 GEMM GFLOP/s measured in this run:", {k: round(v, 1) for k, v in gemm.items()})
+    report = {
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "kerasrnn": kerasrnn.__version__},
+        "steps": steps,
+        "gemm_gflops_float32": gemm,
+        "results": results,
+    }
+    if args.output:
+        os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
+        with open(args.output, "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
