@@ -1,42 +1,48 @@
 """Word2Vec embeddings (gensim) for kerasrnn models.
 
 * `tokenize` / `text_vectorization`: one tokenizer for gensim and Keras;
-* `train_word2vec`, `save_vectors`, `load_vectors`, `export_projector`;
 * `Word2VecInitializer`, `word2vec_embedding`, `assign_vectors`;
-* `analogy_accuracy`, `word_similarity`, `nearest_neighbours`;
-* `kerasrnn.embeddings.plots` (imported on use): `plot_projection`.
+* `train_word2vec`, `EpochLogger`, `corpus_sentences`, `save_vectors`,
+  `load_vectors`, `export_projector` (gensim);
+* `analogy_accuracy`, `word_similarity`, `nearest_neighbours` (gensim, scipy);
+* `kerasrnn.embeddings.plots`: `plot_projection`, `plot_curves` (matplotlib).
+
+Importing this package registers `Word2VecInitializer` (needed before
+`keras.models.load_model` of a model whose config holds one) and imports
+only Keras and NumPy; the gensim-based names are imported on first use.
 """
 
-from kerasrnn.embeddings.evaluation import analogy_accuracy
-from kerasrnn.embeddings.evaluation import nearest_neighbours
-from kerasrnn.embeddings.evaluation import word_similarity
+import importlib
+
 from kerasrnn.embeddings.tokenize import read_lines
 from kerasrnn.embeddings.tokenize import text_vectorization
 from kerasrnn.embeddings.tokenize import tokenize
-from kerasrnn.embeddings.word2vec import EpochLogger
-from kerasrnn.embeddings.word2vec import corpus_sentences
-from kerasrnn.embeddings.word2vec import export_projector
-from kerasrnn.embeddings.word2vec import load_vectors
-from kerasrnn.embeddings.word2vec import save_vectors
-from kerasrnn.embeddings.word2vec import train_word2vec
 from kerasrnn.embeddings.word2vec_initializer import Word2VecInitializer
 from kerasrnn.embeddings.word2vec_initializer import assign_vectors
 from kerasrnn.embeddings.word2vec_initializer import word2vec_embedding
 
-__all__ = [
-    "EpochLogger",
-    "Word2VecInitializer",
-    "analogy_accuracy",
-    "assign_vectors",
-    "corpus_sentences",
-    "export_projector",
-    "load_vectors",
-    "nearest_neighbours",
-    "read_lines",
-    "save_vectors",
-    "text_vectorization",
-    "tokenize",
-    "train_word2vec",
-    "word2vec_embedding",
-    "word_similarity",
-]
+_LAZY = {
+    "EpochLogger": "kerasrnn.embeddings.word2vec",
+    "corpus_sentences": "kerasrnn.embeddings.word2vec",
+    "export_projector": "kerasrnn.embeddings.word2vec",
+    "load_vectors": "kerasrnn.embeddings.word2vec",
+    "save_vectors": "kerasrnn.embeddings.word2vec",
+    "train_word2vec": "kerasrnn.embeddings.word2vec",
+    "analogy_accuracy": "kerasrnn.embeddings.evaluation",
+    "nearest_neighbours": "kerasrnn.embeddings.evaluation",
+    "word_similarity": "kerasrnn.embeddings.evaluation",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(
+    ["Word2VecInitializer", "assign_vectors", "read_lines", "text_vectorization", "tokenize", "word2vec_embedding"]
+    + list(_LAZY)
+)

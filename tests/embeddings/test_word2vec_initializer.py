@@ -148,3 +148,21 @@ def test_model_saves_and_reloads_keras_and_savedmodel(kv, vectorize, vectors_in_
     loaded = tf.saved_model.load(export)  # keep a reference while serving
     served = loaded.serve(tf.constant(texts.astype(str)))
     assert_close(served, expected)
+
+
+def test_package_import_registers_initializer_without_gensim():
+    from tests.helpers import run_python
+
+    result = run_python(
+        """
+        import sys
+        import keras
+        import kerasrnn.embeddings
+        assert "gensim" not in sys.modules, "kerasrnn.embeddings imported gensim"
+        assert keras.saving.get_registered_object("kerasrnn>Word2VecInitializer") is kerasrnn.embeddings.Word2VecInitializer
+        from kerasrnn.embeddings import train_word2vec  # lazy: imports gensim now
+        assert "gensim" in sys.modules
+        print("ok")
+        """
+    )
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
