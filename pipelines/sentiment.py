@@ -63,6 +63,8 @@ QUICK = {
     "seeds": "0",
     "limit": 256,
 }
+#: IMDB reviews average ~230 words: a longer default window than for sentences.
+IMDB_SEQUENCE_LENGTH = 256
 #: Labels accepted in a `--csv` file.
 LABELS = {"0": 0, "1": 1, "neg": 0, "pos": 1, "negative": 0, "positive": 1, "false": 0, "true": 1}
 
@@ -85,7 +87,8 @@ def add_arguments(parser):
     parser.add_argument("--units", type=int, default=None, help="units per direction (default: 32; quick: 8)")
     parser.add_argument("--embedding-dim", type=int, default=None, help="embedding / Word2Vec size (default: 100; quick: 16)")
     parser.add_argument("--max-tokens", type=int, default=None, help="vocabulary size (default: 20000)")
-    parser.add_argument("--sequence-length", type=int, default=None, help="tokens per text, padded/cut (default: 64)")
+    parser.add_argument("--sequence-length", type=int, default=None,
+                        help="tokens per text, padded/cut (default: 64; imdb: 256; quick: 32)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
     parser.add_argument("--w2v-epochs", type=int, default=None, help="Word2Vec epochs (default: 20; quick: 1)")
     parser.add_argument("--w2v-corpus", choices=("train", "train+lee"), default=None,
@@ -125,6 +128,8 @@ def resolve_settings(args):
         raise ValueError("Pass either `--csv FILE` or `--dataset imdb`, not both.")
     source = "csv" if args.csv else args.dataset
     settings["source"] = source
+    if source == "imdb" and args.sequence_length is None and not args.quick:
+        settings["sequence_length"] = IMDB_SEQUENCE_LENGTH
     settings["w2v_corpus"] = args.w2v_corpus or ("train+lee" if source == "polarity" else "train")
     if args.quick and args.w2v_corpus is None:
         settings["w2v_corpus"] = "train"
@@ -356,7 +361,7 @@ def run(args):
 def _load_data(args, settings):
     """Returns `data(seed) -> ((train_texts, y), (val_texts, y))`."""
     if settings["source"] == "imdb":
-        train, test = load_imdb(args.data_dir, args.download, settings["limit"] if args.quick or args.limit else None)
+        train, test = load_imdb(args.data_dir, args.download, settings["limit"])
         return lambda seed: (train, test)
     texts, labels = read_csv(args.csv, args.encoding) if settings["source"] == "csv" else read_polarity()
     texts = np.array(texts, dtype=object)

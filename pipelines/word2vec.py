@@ -115,7 +115,7 @@ def run(args):
     tokens = sum(len(s) for s in sentences)
     method = "cbow" if args.cbow else "skip-gram"
     print(f"Corpus {name}: {len(sentences):,} lines, {tokens:,} tokens; {method}, "
-          f"dim {settings['vector_size']}, {settings['epochs']} epochs, {args.workers} workers")
+          f"dim {settings['vector_size']}, {settings['epochs']} epochs, {args.workers} worker(s)")
 
     logger = embeddings.EpochLogger()
     start = time.perf_counter()
