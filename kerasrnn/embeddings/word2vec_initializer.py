@@ -160,7 +160,8 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     if vectors.ndim != 2 or vectors.shape[0] == 0:
         raise ValueError(f"`keyed_vectors` holds no vectors. Received: shape {vectors.shape}")
     # One C-level pass of dict lookups; special tokens then get no vector.
-    index = np.fromiter(map(keyed_vectors.key_to_index.get, vocabulary, repeat(-1)), dtype=np.int64, count=len(vocabulary))
+    lookups = map(keyed_vectors.key_to_index.get, vocabulary, repeat(-1))
+    index = np.fromiter(lookups, dtype=np.int64, count=len(vocabulary))
     special = [i for i, token in enumerate(vocabulary) if token == mask_token or token == oov_token]
     index[special] = -1
     found = index >= 0

@@ -6,7 +6,6 @@ import os
 import time
 
 import numpy as np
-import pytest
 
 from pipelines.__main__ import main
 from tests.helpers import load_saved_model_without_kerasrnn
