@@ -1,0 +1,182 @@
+"""Training callbacks: state resets for stateful (TBPTT) training, a
+gradient-norm history, and a one-line epoch summary that also appends to a
+crash-safe `history.csv`."""
+
+import csv
+import math
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+
+
+def stateful_layers(model):
+    """The layers of `model` (searched recursively) that carry state across
+    batches: `stateful=True` layers with a `reset_state()` method."""
+    found, stack, seen = [], [model], set()
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if layer is not model and getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
+            found.append(layer)
+        stack.extend(reversed(getattr(layer, "layers", []) or []))
+        for attribute in ("layer", "forward_layer", "backward_layer"):  # wrappers
+            inner = getattr(layer, attribute, None)
+            if isinstance(inner, keras.layers.Layer):
+                stack.append(inner)
+    return found
+
+
+class ResetStatesCallback(keras.callbacks.Callback):
+    """Resets the states of every stateful layer of the model (to zeros) at
+    the start of each training epoch and around each evaluation and
+    prediction, so an epoch of a `tbptt_dataset` starts from a blank state
+    and validation neither sees nor disturbs the training streams.
+
+    Args:
+        every_n_batches: Also reset after this many training batches (e.g.
+            at document boundaries of a fixed layout); `None` never.
+    """
+
+    def __init__(self, every_n_batches=None):
+        super().__init__()
+        if every_n_batches is not None and (not isinstance(every_n_batches, int) or every_n_batches < 1):
+            raise ValueError(
+                f"`every_n_batches` must be a positive integer or None. Received: every_n_batches={every_n_batches!r}"
+            )
+        self.every_n_batches = every_n_batches
+        self.resets = 0
+
+    def reset(self):
+        for layer in stateful_layers(self.model):
+            layer.reset_state()
+        self.resets += 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.reset()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_batches and (batch + 1) % self.every_n_batches == 0:
+            self.reset()
+
+    def on_test_begin(self, logs=None):
+        self.reset()
+
+    def on_test_end(self, logs=None):
+        self.reset()
+
+    def on_predict_begin(self, logs=None):
+        self.reset()
+
+
+class GradientNormHistory(keras.callbacks.Callback):
+    """Records the global L2 norm of the gradients, averaged per epoch.
+
+    Keras's `fit` does not expose gradients to callbacks, so at the end of
+    each epoch this computes the gradient of the compiled loss on a fixed
+    `probe` batch `(x, y)` with the current weights (TensorFlow backend) and
+    adds it to the logs as `grad_norm` (so it reaches `History`, CSV and
+    TensorBoard). `norms` keeps the values.
+    """
+
+    def __init__(self, probe):
+        super().__init__()
+        self.probe = probe
+        self.norms = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        x, y = self.probe
+        with tf.GradientTape() as tape:
+            predictions = self.model(x, training=False)
+            loss = self.model.compute_loss(x=x, y=y, y_pred=predictions)
+        gradients = [g for g in tape.gradient(loss, self.model.trainable_variables) if g is not None]
+        norm = float(tf.linalg.global_norm(gradients)) if gradients else 0.0
+        self.norms.append(norm)
+        if logs is not None:
+            logs["grad_norm"] = norm
+
+
+class EpochSummary(keras.callbacks.Callback):
+    """Prints one line per epoch (`epoch 3/20  loss 0.0123  val_loss ...
+    2.1s`) and appends the epoch's logs to a CSV file as soon as it ends.
+
+    The CSV survives a crash: when training resumes at `initial_epoch`
+    (e.g. after `BackupAndRestore`), rows of epochs `>= initial_epoch` are
+    dropped first, so the file ends up with one row per epoch of the whole
+    run, like an uninterrupted one.
+
+    Args:
+        epochs: Total number of epochs (for the `k/N` display).
+        path: CSV path (`None`: print only).
+        initial_epoch: Zero-based epoch training starts from.
+        stream: Where to print (default `sys.stdout`); `None` is silent.
+    """
+
+    def __init__(self, epochs, path=None, initial_epoch=0, stream="stdout"):
+        super().__init__()
+        self.epochs = epochs
+        self.path = path
+        self.initial_epoch = initial_epoch
+        self.stream = sys.stdout if stream == "stdout" else stream
+        self.rows = []
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        if self.path is None:
+            return
+        kept, header = [], None
+        if os.path.exists(self.path) and self.initial_epoch > 0:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                reader = list(csv.reader(f))
+            if reader:
+                header = reader[0]
+                kept = [row for row in reader[1:] if row and int(row[0]) <= self.initial_epoch]
+        self.rows = kept
+        self._header = header
+        self._write()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        seconds = time.perf_counter() - (self._start or time.perf_counter())
+        if self.stream is not None:
+            parts = [f"epoch {epoch + 1}/{self.epochs}"]
+            parts += [f"{key} {_fmt(value)}" for key, value in sorted(logs.items(), key=_log_order)]
+            parts.append(f"{seconds:.1f}s")
+            print("  ".join(parts), file=self.stream, flush=True)
+        if self.path is None:
+            return
+        keys = [key for key, _ in sorted(logs.items(), key=_log_order)]
+        if self._header is None:
+            self._header = ["epoch"] + keys + ["seconds"]
+        row = [str(epoch + 1)] + [repr(float(logs.get(k, math.nan))) for k in self._header[1:-1]]
+        self.rows.append(row + [f"{seconds:.3f}"])
+        self._write()
+
+    def _write(self):
+        if self.path is None or self._header is None:
+            return
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(self._header)
+            writer.writerows(self.rows)
+        os.replace(tmp, self.path)
+
+
+def _log_order(item):
+    key = item[0]
+    return (key.startswith("val_"), key == "learning_rate", key)
+
+
+def _fmt(value):
+    value = float(np.asarray(value))
+    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
