@@ -26,7 +26,8 @@ CELLS = {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell}
 ATTENTIONS = ("bahdanau", "luong", "none")
 
 
-def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional=True):
+def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional=True,
+                        learning_rate=2e-3):
     parser.add_argument("--units", type=int, default=units, help="encoder units per direction (default: %(default)s)")
     parser.add_argument("--embedding-dim", type=int, default=embedding_dim, help="(default: %(default)s)")
     parser.add_argument("--cell", choices=sorted(CELLS), default=cell, help="RNN cell of encoder and decoder (default: %(default)s)")
@@ -34,7 +35,8 @@ def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional
                         help="attention of the attention model (default: %(default)s)")
     parser.add_argument("--unidirectional", action="store_true", default=not bidirectional,
                         help="read the source in one direction only")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="Adam (default: %(default)s)")
+    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+                        help="Adam (default: %(default)s)")
     parser.add_argument("--beam-width", type=int, default=4, help="(default: %(default)s)")
     parser.add_argument("--length-penalty", type=float, default=0.6, help="GNMT alpha (default: %(default)s)")
 
