@@ -148,6 +148,11 @@ def test_model_saves_and_reloads_keras_and_savedmodel(kv, vectorize, vectors_in_
     loaded = tf.saved_model.load(export)  # keep a reference while serving
     served = loaded.serve(tf.constant(texts.astype(str)))
     assert_close(served, expected)
+    # The exported embedding matrix is the (fine-tuned) one, bit for bit.
+    matrix = [w for w in weights if w.shape == (8, DIM)]
+    exported = [v.numpy() for v in loaded.variables if tuple(v.shape) == (8, DIM)]
+    assert len(matrix) == len(exported) == 1
+    np.testing.assert_array_equal(exported[0], matrix[0])
 
 
 def test_package_import_registers_initializer_without_gensim():
