@@ -172,7 +172,9 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             return tuple(new_states), tuple(new_states) + tuple(saved)
 
         init = states0 + ((ops.zeros_like(states0[0]),) if masked else ())
-        carry, stacked = scan(step, init, (xp, keep) if masked else xp, unroll=unroll)
+        carry, stacked = scan(
+            step, init, (xp, keep) if masked else xp, unroll=unroll, differentiable=False
+        )
         final_states = carry[:n_states]
         if masked:
             outputs, state_stacks, saved_stacks = stacked[0], stacked[1 : 1 + n_states], stacked[1 + n_states :]
@@ -212,14 +214,15 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                 if masked:
                     d_prev = tuple(d + hold_t * ds for d, ds in zip(d_prev, d_states))
                     d_y_carry = ops.zeros_like(d_y) if zero_output_for_mask else hold_t * d_y
-                    return d_prev + (d_y_carry,), (dxp_t, d_rec_t)
-                return d_prev, (dxp_t, d_rec_t)
+                    return d_prev + (d_y_carry,), _grad_outputs(dxp_t, d_rec_t)
+                return d_prev, _grad_outputs(dxp_t, d_rec_t)
 
             xs = (d_outputs,) + tuple(saved_stacks) + prev_needed + cur_needed
             if masked:
                 xs = xs + (keep, hold)
             init = d_finals + ((ops.zeros_like(d_finals[0]),) if masked else ())
-            carry, (dxp, d_rec) = scan(back, init, xs, unroll=unroll, reverse=True)
+            carry, grads = scan(back, init, xs, unroll=unroll, reverse=True, differentiable=False)
+            dxp, d_rec = grads if len(grads) == 2 else (grads[0], grads[0])
             h_prev = ops.reshape(prev_stacks[0], (-1, prev_stacks[0].shape[-1]))
             d_rec_2d = ops.reshape(d_rec, (-1, d_rec.shape[-1]))
             d_kernel = ops.matmul(ops.transpose(h_prev), d_rec_2d)
@@ -231,6 +234,11 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
 
     results = run(xp, *initial_states, *weights)
     return results[0], list(results[1:])
+
+
+def _grad_outputs(dxp_t, d_rec_t):
+    # LSTM and SimpleRNN return the same tensor twice: stack it once.
+    return (dxp_t,) if d_rec_t is dxp_t else (dxp_t, d_rec_t)
 
 
 def _zeros_if_none(d, like):

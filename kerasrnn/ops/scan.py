@@ -15,7 +15,7 @@ from keras import ops
 from keras import tree
 
 
-def scan(f, init, xs, unroll=1, reverse=False):
+def scan(f, init, xs, unroll=1, reverse=False, differentiable=True):
     """Loops `f` over the leading axis of `xs`, threading a carry.
 
     Args:
@@ -26,6 +26,9 @@ def scan(f, init, xs, unroll=1, reverse=False):
             `f` (the remainder runs after the loop). `True` unrolls fully.
         reverse: Scan from the last element to the first; `ys` keeps the
             order of `xs` (`ys[t]` is the output for `xs[t]`).
+        differentiable: Whether gradients will flow through the loop. When
+            `False` (a loop inside a custom gradient), steps read `xs[t]`
+            directly instead of first copying `xs` into per-step buffers.
 
     Returns:
         `(final_carry, ys)` where `ys` stacks the per-step `y` along axis 0, or
@@ -47,7 +50,7 @@ def scan(f, init, xs, unroll=1, reverse=False):
             )
         return _python_scan(f, init, xs, length, reverse)
     if keras.backend.backend() == "tensorflow":
-        return _tf_scan(f, init, xs, unroll, reverse)
+        return _tf_scan(f, init, xs, unroll, reverse, differentiable)
     return _generic_scan(f, init, xs, unroll, reverse)
 
 
@@ -79,22 +82,32 @@ def _generic_scan(f, init, xs, unroll, reverse):
     return ops.scan(f, init, xs, unroll=unroll)
 
 
-def _tf_scan(f, init, xs, unroll, reverse):
+def _tf_scan(f, init, xs, unroll, reverse, differentiable):
     import tensorflow as tf
 
     xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
     static_length = xs_flat[0].shape[0]
     length = static_length if static_length is not None else tf.shape(xs_flat[0])[0]
-    x_arrays = [
-        tf.TensorArray(x.dtype, size=length, element_shape=x.shape[1:]).unstack(x)
-        for x in xs_flat
-    ]
 
     def index(t):
         return length - 1 - t if reverse else t
 
-    def read(t):
-        return tree.pack_sequence_as(xs, [ta.read(index(t)) for ta in x_arrays])
+    if differentiable:
+        # The gradient of a TensorArray read is cheap; that of a slice of a
+        # loop-invariant tensor would materialise a full-size zero tensor.
+        x_arrays = [
+            tf.TensorArray(x.dtype, size=length, element_shape=x.shape[1:]).unstack(x)
+            for x in xs_flat
+        ]
+
+        def read(t):
+            return tree.pack_sequence_as(xs, [ta.read(index(t)) for ta in x_arrays])
+
+    else:
+
+        def read(t):
+            i = index(t)
+            return tree.pack_sequence_as(xs, [tf.gather(x, i) for x in xs_flat])
 
     # Step 0 runs outside the loop: it fixes the structure, dtypes and shapes
     # of `y`, which the output TensorArrays need.
