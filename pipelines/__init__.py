@@ -23,6 +23,7 @@ PIPELINES = {
     "ntm-ngrams": "pipelines.ntm_ngrams",
     "word2vec": "pipelines.word2vec",
     "sentiment": "pipelines.sentiment",
+    "forecast": "pipelines.forecast",
 }
 
 

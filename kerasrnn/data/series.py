@@ -79,8 +79,9 @@ def read_csv_series(path, column):
     """Reads one numeric column of a CSV file (with a header row).
 
     Raises `FileNotFoundError` for a missing file and `ValueError` naming the
-    column and the 1-based data row numbers of values that are empty, NaN
-    or not numbers (no silent filling for user data).
+    column and the line numbers in the file (the header is line 1) of values
+    that are empty, NaN or not numbers (no silent filling for user data).
+    Entirely empty lines are skipped.
     """
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
@@ -91,8 +92,8 @@ def read_csv_series(path, column):
         raise ValueError(f"`--column` {column!r} is not a column of {path!r}. Columns: {header}")
     index = header.index(column)
     values, bad, missing = [], [], []
-    for row_number, row in enumerate(rows[1:], start=1):
-        if not row or all(not cell.strip() for cell in row):
+    for row_number, row in enumerate(rows[1:], start=2):
+        if not row:
             continue  # blank line
         cell = row[index].strip() if index < len(row) else ""
         try:
@@ -109,12 +110,12 @@ def read_csv_series(path, column):
             bad.append((row_number, cell))
         values.append(value)
     if bad:
-        shown = ", ".join(f"row {r}: {c!r}" for r, c in bad[:10])
+        shown = ", ".join(f"line {r}: {c!r}" for r, c in bad[:10])
         raise ValueError(f"Column {column!r} of {path!r} has {len(bad)} non-numeric value(s) ({shown})")
     if missing:
         shown = ", ".join(str(r) for r in missing[:20])
         raise ValueError(
-            f"Column {column!r} of {path!r} has {len(missing)} missing/NaN value(s) at data row(s) {shown}"
+            f"Column {column!r} of {path!r} has {len(missing)} missing/NaN value(s) at line(s) {shown}"
             f"{' ...' if len(missing) > 20 else ''}; fill or remove them first"
         )
     return np.asarray(values, dtype="float64")
@@ -159,7 +160,7 @@ def origins_between(first_target, last_target, window, horizon, stride=1):
     """Origins `t` whose window starts at `>= 0` and whose targets
     `t + 1 .. t + horizon` lie in `[first_target, last_target)`."""
     start = max(window - 1, first_target - 1)
-    stop = last_target - horizon  # last origin (inclusive)
+    stop = last_target - 1 - horizon  # last origin (inclusive)
     return np.arange(start, stop + 1, stride, dtype="int64")
 
 
