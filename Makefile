@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
+	$(PY) benchmarks/word2vec_initializer.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
