@@ -24,6 +24,8 @@ PIPELINES = {
     "word2vec": "pipelines.word2vec",
     "sentiment": "pipelines.sentiment",
     "forecast": "pipelines.forecast",
+    "tree-arith": "pipelines.tree_arith",
+    "vec2seq": "pipelines.vec2seq",
 }
 
 

@@ -35,7 +35,7 @@ def add_arguments(parser):
     parser.add_argument("--units", type=int, default=64, help="state size of every model (default: %(default)s)")
     parser.add_argument("--train-depths", default="1,2,3", help="depths of the training trees (default: %(default)s)")
     parser.add_argument("--test-depths", default="1,2,3,4,5,6,7,8", help="depths tested (default: %(default)s)")
-    parser.add_argument("--train-size", type=int, default=20000, help="training expressions (default: %(default)s)")
+    parser.add_argument("--train-size", type=int, default=16000, help="training expressions (default: %(default)s)")
     parser.add_argument("--test-size", type=int, default=1000, help="test expressions per depth (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
 
@@ -98,7 +98,7 @@ def run(args):
     models, train_depths, test_depths = _check_args(args)
     from kerasrnn.data.trees import generate_expressions
 
-    epochs = args.epochs or 30
+    epochs = args.epochs or 25
     batch_size = args.batch_size or 64
     train_size, test_size, units = args.train_size, args.test_size, args.units
     if args.quick:
