@@ -60,7 +60,7 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
     axes[-1].set_xlabel("time step")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
