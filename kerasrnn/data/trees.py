@@ -160,8 +160,8 @@ def tree_depths(left, right):
 def validate_trees(tokens, left, right):
     """Raises a clear `ValueError` unless the arrays hold valid preorder trees.
 
-    Checks: equal 2-D integer shapes; child indices in `[-1, nodes)`; no node
-    with two parents; no cycles; children after their parent (preorder); nodes
+    Checks: equal 2-D integer shapes; child indices in `[-1, nodes)`; no cycles;
+    children after their parent (preorder); no node with two parents; nodes
     not reachable from the root are padding (token 0, no children); every leaf
     reachable from the root has a token.
     """
@@ -191,10 +191,6 @@ def validate_trees(tokens, left, right):
     parents = np.concatenate([np.arange(nodes)] * 2)
     for b in range(batch):
         row = children[b]
-        counts = np.bincount(row[row >= 0], minlength=nodes)
-        if counts.max(initial=0) > 1:
-            node = int(np.argmax(counts > 1))
-            raise ValueError(f"Tree {b} is not a tree: node {node} has more than one parent")
         backward = np.argwhere((row >= 0) & (row <= parents))
         if backward.size:
             k = int(backward[0][0])
@@ -205,6 +201,10 @@ def validate_trees(tokens, left, right):
                 f"Tree {b} is not in preorder: node {parent} has child {child} at an earlier "
                 "position (children must come after their parent; the root is node 0)"
             )
+        counts = np.bincount(row[row >= 0], minlength=nodes)
+        if counts.max(initial=0) > 1:
+            node = int(np.argmax(counts > 1))
+            raise ValueError(f"Tree {b} is not a tree: node {node} has more than one parent")
     reachable = np.zeros((batch, nodes + 1), bool)
     reachable[:, 0] = True
     rows = np.arange(batch)

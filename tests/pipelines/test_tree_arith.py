@@ -1,0 +1,66 @@
+"""tree-arith (--quick, in a subprocess) and vec2seq (--quick, in process):
+outputs, metrics, bad options."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipelines.__main__ import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_tree_arith_quick_run_writes_table_plot_and_metrics(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines", "tree-arith", "--quick", "--models", "tree-lstm,lstm", "--output", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=400, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_depths"] == [1, 2, 3, 4] and metrics["train_depths"] == [1, 2, 3]
+    assert set(metrics["models"]) == {"tree-lstm", "lstm"}
+    for model in metrics["models"].values():
+        accuracy = model["accuracy_by_depth"]
+        assert set(accuracy) == {"1", "2", "3", "4"}
+        assert all(0.0 <= a <= 1.0 for a in accuracy.values())
+        assert np.isfinite(model["train_seconds"]) and model["parameters"] > 0
+    rows = list(csv.DictReader(open(out / "accuracy_by_depth.csv")))
+    assert [r["depth"] for r in rows] == ["1", "2", "3", "4"] and [r["in_training"] for r in rows] == ["1", "1", "1", "0"]
+    assert float(rows[3]["tree-lstm"]) == pytest.approx(metrics["models"]["tree-lstm"]["accuracy_by_depth"]["4"], abs=1e-4)
+    assert float(rows[0]["majority"]) == pytest.approx(metrics["majority_by_depth"]["1"], abs=1e-4)
+    assert (out / "accuracy_by_depth.png").stat().st_size > 0
+    assert len(list(csv.DictReader(open(out / "history_lstm.csv")))) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["tree-arith", "--models", "tree-rnn,gru"], "--models"),
+        (["tree-arith", "--train-depths", "0,1"], "--train-depths"),
+        (["tree-arith", "--test-depths", "x"], "--test-depths"),
+        (["tree-arith", "--units", "0"], "--units"),
+        (["tree-arith", "--learning-rate", "-1"], "--learning-rate"),
+        (["vec2seq", "--conditioning", "state,fancy"], "--conditioning"),
+        (["vec2seq", "--length", "0"], "--length"),
+    ],
+)
+def test_bad_options_exit_2_with_a_clear_error(argv, message, tmp_path, capsys):
+    assert main(argv + ["--output", str(tmp_path / "bad")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_vec2seq_quick_run(tmp_path):
+    out = tmp_path / "v"
+    assert main(["vec2seq", "--quick", "--conditioning", "both", "--repeats", "2", "--output", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    scores = metrics["conditioning"]["both"]
+    assert metrics["epochs"] == 2 and np.isfinite(scores["final_teacher_forced_loss"])
+    assert 0.0 <= scores["free_running_exact_match"] <= scores["free_running_token_accuracy"] <= 1.0
+    assert (out / "history_both.csv").exists()
