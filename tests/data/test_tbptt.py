@@ -92,3 +92,23 @@ def test_reset_callback_in_fit():
     model(next(iter(dataset))[0])  # leaves a non-zero state behind
     no_reset = model.evaluate(dataset, verbose=0)  # starts from that state
     assert no_reset != pytest.approx(first, rel=1e-7)
+
+
+def test_gradient_norm_history_matches_tape():
+    import tensorflow as tf
+
+    from kerasrnn.callbacks import GradientNormHistory
+
+    tokens = np.random.RandomState(2).randint(0, 11, size=2 * 10 + 1)
+    model = _lm(GRU, batch_size=2, stateful=False)
+    model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = tbptt_arrays(tokens, 2, 5)
+    probe = (x[0], y[0])
+    norms = GradientNormHistory(probe)
+    history = model.fit(x[0], y[0], epochs=2, batch_size=2, verbose=0, callbacks=[norms])
+    assert history.history["grad_norm"] == norms.norms and len(norms.norms) == 2
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=probe[0], y=probe[1], y_pred=model(probe[0]))
+    expected = float(tf.linalg.global_norm(tape.gradient(loss, model.trainable_variables)))
+    assert norms.norms[-1] == pytest.approx(expected, rel=1e-5) and expected > 0
+    assert norms.norms[0] != pytest.approx(norms.norms[1], rel=1e-4)  # weights moved between epochs
