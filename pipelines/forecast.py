@@ -61,7 +61,7 @@ def add_arguments(parser):
 
 def resolve_settings(args):
     """Validates the options and fills in defaults (`--quick`: seconds)."""
-    training.check_strategy(args.strategy)
+    training.check_arguments(args)
     for name in ("period", "window", "horizon", "units"):
         positive(name, getattr(args, name))
     for name in ("test_fraction", "validation_fraction"):

@@ -44,6 +44,17 @@ def check_strategy(name):
     return name
 
 
+def check_arguments(args):
+    """Validates the training options before any work is done."""
+    check_strategy(args.strategy)
+    if getattr(args, "logdir", None):
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise ValueError(f"`--logdir` needs the tensorboard package (pip install tensorboard). "
+                             f"Received: logdir={args.logdir!r}")
+
+
 def enable_determinism(seed):
     """Seeds Python, NumPy, Keras and TF, and makes TF ops deterministic."""
     import keras

@@ -135,6 +135,9 @@ def test_corrupt_checkpoint_message_and_fresh(tmp_path, capsys, csv_dir):
     assert f"The checkpoint directory {backup} is corrupt" in err and "--fresh" in err
     (backup / "training_metadata.json").write_text("{broken")
     assert "training_metadata.json cannot be read" in _error(capsys, argv)
-    assert main(argv + ["--fresh"]) == 0
+    logdir = tmp_path / "tensorboard"
+    assert main(argv + ["--fresh", "--logdir", str(logdir)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and not backup.exists()
+    events = [f for _, _, files in os.walk(logdir) for f in files if f.startswith("events.out.tfevents")]
+    assert len(events) >= 2  # train and validation summaries
