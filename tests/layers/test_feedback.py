@@ -121,6 +121,7 @@ def test_bad_arguments_and_mismatched_output_size():
         OutputFeedbackRNN(GRUCell(3))(X, targets=np.zeros((3, 4, 3), "float32"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conditioning", ["state", "input"])
 def test_vector_to_sequence_learns_progressions_free_running(conditioning):
     from pipelines.vec2seq import build_model
