@@ -16,7 +16,8 @@ test part (history up to the origin is known, the model is fixed) and
 reports MAE, RMSE and MASE (scaled by the in-sample seasonal-naive MAE of
 the training part) for the model, the seasonal-naive forecast and a SARIMAX
 baseline (statsmodels; ARIMA(1,1,1) with drift and Fourier terms of the
-season, fitted on the training + validation part) on the same origins.
+season (co2: 365.25 / 7 weeks), fitted on the training + validation part)
+on the same origins.
 
 Training is crash-safe (`pipelines.training`): kill it and rerun the same
 command to resume; `--strategy mirrored|multi-worker` distributes it.
@@ -91,12 +92,13 @@ def load_series(args):
         if not os.path.exists(args.csv):
             raise FileNotFoundError(f"`--csv` file not found: {args.csv}")
         values = series.read_csv_series(args.csv, args.column)
-        info = {"period": args.period, "about": f"column {args.column!r} of {args.csv}", "interpolated": 0}
+        info = {"period": args.period, "season": float(args.period),
+                "about": f"column {args.column!r} of {args.csv}", "interpolated": 0}
         info["window"], info["horizon"] = 2 * args.period, args.period
         return values, [str(i) for i in range(len(values))], info
     values, labels, info = series.load_dataset(args.dataset)
     if args.period:
-        info["period"] = args.period
+        info["period"], info["season"] = args.period, float(args.period)
     return values, labels, info
 
 
@@ -120,11 +122,16 @@ def epoch_batches_fn(inputs, targets, batch_size, seed):
     n = len(inputs)
     x, y = tf.constant(inputs), tf.constant(targets)
 
+    def batches_of(order):
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(index):
+        return tf.gather(x, index), tf.gather(y, index)
+
     def epoch_batches(first, last):
         orders = np.stack([np.random.RandomState([seed, e]).permutation(n) for e in range(first, last)])
         dataset = tf.data.Dataset.from_tensor_slices(orders.astype("int64"))
-        dataset = dataset.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
-        return dataset.map(lambda index: (tf.gather(x, index), tf.gather(y, index)))
+        return dataset.flat_map(batches_of).map(gather)
 
     return epoch_batches, math.ceil(n / batch_size)
 
@@ -137,15 +144,15 @@ def fourier_terms(steps, period, harmonics):
 
 
 def sarimax_forecasts(values, fit_end, origins, horizon, period):
-    """ARIMA(1,1,1) with drift and Fourier terms of `period` (at most 3
-    harmonics; none when `period < 3`), fitted on `values[:fit_end]`, then
+    """ARIMA(1,1,1) with drift and Fourier terms of `period` steps (a float:
+    the exact season length; at most 3 harmonics, none when `period < 4`), fitted on `values[:fit_end]`, then
     run over the whole series with the same parameters; forecasts of
     `horizon` steps from each origin use only the values up to it."""
     import warnings
 
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    harmonics = min(3, period // 2)
+    harmonics = min(3, int(period // 2))
     exog = fourier_terms(np.arange(len(values)), period, harmonics) if harmonics else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -153,7 +160,7 @@ def sarimax_forecasts(values, fit_end, origins, horizon, period):
         fitted = model.fit(disp=False, maxiter=200)
         full = fitted.apply(values, exog=exog)
     forecasts = state_space_forecasts(full, origins, horizon)
-    return forecasts, {"order": [1, 1, 1], "trend": "drift", "fourier_harmonics": harmonics,
+    return forecasts, {"order": [1, 1, 1], "trend": "drift", "fourier_harmonics": harmonics, "fourier_period": period,
                        "aic": float(fitted.aic)}
 
 
@@ -281,7 +288,8 @@ def run(args):
     sarimax_info = None
     if not args.no_sarimax:
         start_sarimax = time.perf_counter()
-        forecasts["SARIMAX"], sarimax_info = sarimax_forecasts(values, test_start, test_origins, horizon, period)
+        forecasts["SARIMAX"], sarimax_info = sarimax_forecasts(values, test_start, test_origins, horizon,
+                                                                        info["season"])
         sarimax_info["seconds"] = round(time.perf_counter() - start_sarimax, 2)
     errors = {name: series.forecast_errors(f, actual, scale) for name, f in forecasts.items()}
     model_name = next(iter(forecasts))

@@ -17,14 +17,16 @@ import math
 
 import numpy as np
 
-#: Built-in datasets (all ship inside statsmodels): name -> seasonal period,
-#: default window and horizon, description.
+#: Built-in datasets (all ship inside statsmodels): name -> seasonal period
+#: in whole steps (seasonal naive, MASE), its exact length in steps
+#: (`season`, for Fourier terms: a year is 365.25 / 7 weeks), default window
+#: and horizon, description.
 DATASETS = {
-    "co2": dict(period=52, window=104, horizon=52,
+    "co2": dict(period=52, season=365.25 / 7, window=104, horizon=52,
                 about="weekly atmospheric CO2 at Mauna Loa (ppm), 1958-2001, statsmodels.datasets.co2"),
-    "sunspots": dict(period=11, window=44, horizon=11,
+    "sunspots": dict(period=11, season=11.0, window=44, horizon=11,
                      about="yearly sunspot activity, 1700-2008, statsmodels.datasets.sunspots"),
-    "elnino": dict(period=12, window=48, horizon=12,
+    "elnino": dict(period=12, season=12.0, window=48, horizon=12,
                    about="monthly sea surface temperature (El Nino region), 1950-2010, statsmodels.datasets.elnino"),
 }
 
