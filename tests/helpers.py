@@ -110,7 +110,9 @@ def run_layer_test(
         export_dir = os.path.join(str(tmp_path), "export")
         model.export(export_dir, verbose=False)
         loaded = tf.saved_model.load(export_dir)  # keep a reference while serving
-        served = loaded.serve(*[tf.constant(a) for a in inputs])
+        tensors = [tf.constant(a) for a in inputs]
+        # A model with several inputs exports one argument holding the list.
+        served = loaded.serve(tensors) if len(tensors) > 1 else loaded.serve(tensors[0])
         for a, b in zip(_as_list(served), expected):
             assert_close(a, b, msg="SavedModel export")
     return model

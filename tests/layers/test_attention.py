@@ -102,9 +102,7 @@ def test_fully_masked_row_gets_zero_weights():
 @pytest.mark.parametrize("name", ["bahdanau_normalized", "luong_general_scaled"])
 def test_generic_layer_test(name, tmp_path):
     cls, kwargs = ARGS[name]
-    # check_export=False: the helper calls `serve(*inputs)`, but a two-input
-    # model exports one list argument (export is tested in tests/seq2seq).
-    run_layer_test(cls, kwargs, [QUERIES, VALUE], (3, 2, 6), tmp_path, check_export=False)
+    run_layer_test(cls, kwargs, [QUERIES, VALUE], (3, 2, 6), tmp_path)
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
