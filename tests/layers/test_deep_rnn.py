@@ -118,15 +118,16 @@ def test_bidirectional_with_mask_and_keras_round_trip(tmp_path):
     assert_close(model.predict(x[1:2, :3], verbose=0), y[1:2, :3])
 
 
-def test_dropout_in_fast_and_generic_paths_trains():
+def test_dropout_in_fast_and_generic_paths_has_gradients():
     for fast_path in (True, False):
         layer = DeepRNN([LSTMCell(3, dropout=0.5, recurrent_dropout=0.5, seed=1), GRUCell(3, dropout=0.5, seed=2)],
                         input_skip=True, fast_path=fast_path)
-        model = keras.Sequential([keras.Input((5, 4)), layer, keras.layers.Dense(1)])
-        model.compile("sgd", "mse")
-        loss = model.fit(X, np.zeros((3, 1)), epochs=1, verbose=0).history["loss"][0]
-        assert np.isfinite(loss)
-        out = np.asarray(layer(X, training=True))
+        with __import__("tensorflow").GradientTape() as tape:
+            out = layer(X, training=True)
+            loss = keras.ops.sum(out**2)
+        grads = tape.gradient(loss, layer.trainable_variables)
+        assert all(g is not None and np.isfinite(np.asarray(g)).all() for g in grads)
+        out = np.asarray(out)
         assert not np.allclose(out, np.asarray(layer(X)))  # dropout active only in training
 
 

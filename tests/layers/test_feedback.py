@@ -122,14 +122,15 @@ def test_bad_arguments_and_mismatched_output_size():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("conditioning", ["state", "input"])
-def test_vector_to_sequence_learns_progressions_free_running(conditioning):
+def test_vector_to_sequence_learns_progressions_free_running():
+    # The vector enters as the initial state only (no per-step input), so the
+    # sequence comes from the state and the fed-back digits alone.
     from pipelines.vec2seq import build_model
     from pipelines.vec2seq import free_running_scores
     from pipelines.vec2seq import progression_data
 
     vectors, sequences = progression_data(6, repeats=8)
-    model = build_model(conditioning, units=24, length=6)
+    model = build_model("state", units=24, length=6)
     test_vectors, test_sequences = progression_data(6)
     before = free_running_scores(model, test_vectors, test_sequences)[1]
     model.fit({"vector": vectors, "targets": sequences}, sequences, epochs=20, batch_size=32, verbose=0)
