@@ -12,8 +12,8 @@ TIMEOUT = 400
 
 
 def _command(output):
-    return [sys.executable, "-m", "pipelines", "forecast", "--quick", "--epochs", "4", "--units", "16",
-            "--batch-size", "16", "--no-sarimax", "--seed", "3", "--output", str(output)]
+    return [sys.executable, "-m", "pipelines", "forecast", "--dataset", "elnino", "--quick", "--epochs", "4",
+            "--units", "16", "--batch-size", "8", "--no-sarimax", "--seed", "3", "--output", str(output)]
 
 
 def _env():
