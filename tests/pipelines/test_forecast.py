@@ -78,6 +78,17 @@ def test_state_space_forecasts_equal_statsmodels():
     np.testing.assert_allclose(state_space_forecasts(full, origins, 6), expected, rtol=1e-9, atol=1e-9)
 
 
+@pytest.fixture(autouse=True)
+def _restore_op_determinism():
+    """In-process runs turn on TF op determinism; leave it as found."""
+    from tensorflow.python.framework import config
+
+    before = config.is_op_determinism_enabled()
+    yield
+    if not before:
+        config.disable_op_determinism()
+
+
 def _error(capsys, argv):
     assert main(argv) == 2
     return capsys.readouterr().err
