@@ -20,6 +20,20 @@ def _figure(figsize):
     return figure
 
 
+def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
+    """`pyplot.subplots` without pyplot: a new Agg-backed Figure and its axes.
+
+    Use it instead of `pyplot` in library code so that drawing never switches
+    a notebook's backend (`kwargs` go to `Figure.subplots`).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(nrows, ncols, **kwargs)
+
+
 def _save(figure, path, dpi):
     if path is not None:
         directory = os.path.dirname(os.fspath(path))

@@ -16,7 +16,11 @@ def main(argv=None):
         print("usage: python -m pipelines NAME [options]   (NAME --help for options)\n")
         print("pipelines:")
         for name in sorted(PIPELINES):
-            print(f"  {name:<18} {load(name).DESCRIPTION}")
+            try:
+                description = load(name).DESCRIPTION
+            except ImportError as error:  # e.g. an optional extra is missing
+                description = f"(unavailable: {error})"
+            print(f"  {name:<18} {description}")
         return 0
     name, rest = argv[0], argv[1:]
     try:

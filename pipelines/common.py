@@ -27,6 +27,8 @@ def prepare_run(args, name):
     """Validates common options, seeds everything, creates the run directory."""
     positive("epochs", args.epochs)
     positive("batch-size", args.batch_size)
+    if not 0 <= args.seed < 2**32:
+        raise ValueError(f"`--seed` must be an integer in [0, 2**32). Received: seed={args.seed}")
     import keras
 
     os.makedirs(args.output, exist_ok=True)

@@ -1,15 +1,8 @@
-"""Matplotlib figures for word vectors (imported lazily, Agg backend)."""
+"""Matplotlib figures for word vectors (matplotlib imported lazily; no pyplot)."""
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from kerasrnn.plots import subplots
 
 
 def pca_2d(vectors):
@@ -27,8 +20,7 @@ def plot_projection(keyed_vectors, words, path, title="Word vectors (PCA)"):
     if len(known) < 2:
         raise ValueError(f"At least two known words are needed for a projection. Received: words={list(words)[:10]!r}")
     points = pca_2d(np.stack([keyed_vectors[w] for w in known]))
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 8))
+    fig, ax = subplots(figsize=(8, 8))
     ax.scatter(points[:, 0], points[:, 1], s=12, color="tab:blue")
     for word, (x, y) in zip(known, points):
         ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=9)
@@ -37,15 +29,13 @@ def plot_projection(keyed_vectors, words, path, title="Word vectors (PCA)"):
     ax.set_ylabel("PC 2")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return known
 
 
 def plot_curves(curves, path, ylabel="validation accuracy", title=None):
     """Plots `{label: [run, ...]}` (each run a per-epoch list): faint lines per
     run, a bold mean per label. Saves a PNG at `path`."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = subplots(figsize=(8, 5))
     for k, (label, runs) in enumerate(curves.items()):
         color = f"C{k}"
         length = min(len(r) for r in runs)
@@ -62,5 +52,4 @@ def plot_curves(curves, path, ylabel="validation accuracy", title=None):
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

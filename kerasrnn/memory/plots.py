@@ -2,14 +2,7 @@
 
 import numpy as np
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from kerasrnn.plots import subplots
 
 
 def _used_rows(*weightings, threshold=0.01):
@@ -33,7 +26,6 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         crop: Show only the memory rows some head weights above 0.01 (their
             indices label the axis).
     """
-    plt = _pyplot()
     read_w, write_w = np.asarray(read_weightings), np.asarray(write_weightings)
     if read_w.ndim == 3:
         read_w = read_w.sum(axis=1)
@@ -49,7 +41,7 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         ("read weightings", read_w.T),
     ]
     heights = [min(max(p.shape[0], 4), 40) for _, p in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2 + sum(heights) / 8), gridspec_kw={"height_ratios": heights})
+    fig, axes = subplots(len(panels), 1, figsize=(10, 2 + sum(heights) / 8), gridspec_kw={"height_ratios": heights})
     for ax, (name, data) in zip(axes, panels):
         ax.imshow(data, aspect="auto", cmap="gray_r", interpolation="nearest", vmin=0.0, vmax=max(1.0, float(data.max())))
         ax.set_ylabel(name, rotation=0, ha="right", va="center")
@@ -62,13 +54,11 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_curves(path, series, xlabel, ylabel, title=None, logy=False):
     """Writes one PNG of named curves: `series` maps name -> (xs, ys)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     for name, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
     ax.set_xlabel(xlabel)
@@ -81,4 +71,3 @@ def plot_curves(path, series, xlabel, ylabel, title=None, logy=False):
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -1,20 +1,12 @@
-"""Matplotlib figures for sequence-to-sequence runs (imported lazily, Agg)."""
+"""Matplotlib figures for sequence-to-sequence runs (matplotlib imported lazily; no pyplot)."""
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from kerasrnn.plots import subplots
 
 
 def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     """Saves a heat map of alignment `weights` `(len(target), len(source))`."""
-    plt = _pyplot()
     rows, cols = len(target_tokens), len(source_tokens)
-    fig, ax = plt.subplots(figsize=(max(4, 0.32 * cols + 2), max(3, 0.32 * rows + 1.5)))
+    fig, ax = subplots(figsize=(max(4, 0.32 * cols + 2), max(3, 0.32 * rows + 1.5)))
     image = ax.imshow(weights[:rows, :cols], cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
     ax.set_xticks(range(cols))
     ax.set_xticklabels([repr(t)[1:-1] if t.strip() else "␣" for t in source_tokens],
@@ -28,7 +20,6 @@ def plot_attention(weights, source_tokens, target_tokens, path, title=None):
     fig.colorbar(image, ax=ax, fraction=0.03)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -37,8 +28,7 @@ def plot_accuracy_by_length(curves, path, title=None):
 
     `curves` maps a label to `(lengths, accuracies)`.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     for label, (lengths, accuracies) in curves.items():
         ax.plot(lengths, accuracies, marker="o", label=label)
     ax.set_xlabel("input length (characters)")
@@ -50,5 +40,4 @@ def plot_accuracy_by_length(curves, path, title=None):
         ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
