@@ -12,6 +12,13 @@ loss, and the best epoch's weights are kept, evaluated and exported.
 `--quick` trains a tiny model for one epoch on the first 6,000 characters
 (of the default corpus or of `--text`); explicit options override it.
 
+`--tbptt` trains with truncated backpropagation through time instead: the
+text is cut into `--batch-size` parallel streams read in consecutive windows
+(`kerasrnn.data.tbptt`), the recurrent layer is `stateful=True` so each batch
+starts from the state the previous one ended in, gradients stop at window
+boundaries, and states are reset at every epoch. The exported generator is a
+stateless twin of the trained model (same weights).
+
 Run directory: config.json, metrics.json, history.csv, learning_curves.png,
 model.keras (the Keras model, needs kerasrnn) and export/ (the generator).
 """
@@ -65,6 +72,8 @@ def add_arguments(parser):
                              "the best epoch's weights (default: %(default)s)")
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="fraction of the text held out from its end (default: %(default)s)")
+    parser.add_argument("--tbptt", action="store_true",
+                        help="truncated BPTT: stateful layer over --batch-size parallel streams")
     parser.add_argument("--prompt", default="The ", help="prompt of the generated sample (default: %(default)r)")
     parser.add_argument("--temperature", type=float, default=0.7,
                         help="sampling temperature, > 0; lower is more conservative (default: %(default)s)")
@@ -103,6 +112,7 @@ def resolve_settings(args):
         patience=args.patience,
         prompt=args.prompt,
         seed=args.seed,
+        tbptt=bool(getattr(args, "tbptt", False)),
     )
     return settings
 
@@ -126,12 +136,13 @@ def load_corpus(path=None, max_chars=None):
     return text, path
 
 
-def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64):
+def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, stateful_batch_size=None):
     """Embedding -> kerasrnn LSTM/GRU -> Dense logits over the vocabulary.
 
     The recurrent layer is named `"recurrent"` and returns its states too
     (unused in training), so that `kerasrnn.export.CharGenerator` can carry
-    them from step to step when generating.
+    them from step to step when generating. With `stateful_batch_size` the
+    layer is `stateful=True` over that fixed batch size (truncated BPTT).
     """
     import keras
 
@@ -139,9 +150,12 @@ def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64):
     from kerasrnn.layers import LSTM
 
     recurrent_class = {"lstm": LSTM, "gru": GRU}[cell]
-    ids = keras.Input((None,), dtype="int32", name="ids")
+    ids = keras.Input((None,), batch_size=stateful_batch_size, dtype="int32", name="ids")
     embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
-    recurrent = recurrent_class(units, return_sequences=True, return_state=True, name="recurrent")
+    recurrent = recurrent_class(
+        units, return_sequences=True, return_state=True, stateful=stateful_batch_size is not None,
+        name="recurrent",
+    )
     logits = keras.layers.Dense(vocabulary_size, name="logits")
     sequence, *_ = recurrent(embedding(ids))
     return keras.Model(ids, logits(sequence), name=f"char_{cell}")
@@ -221,6 +235,20 @@ def make_datasets(text, vocabulary, seq_length, validation_fraction, batch_size,
     return train, validation
 
 
+def make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size):
+    """`(train, validation)` as consecutive stateful batches (`tbptt_dataset`)."""
+    import numpy as np
+
+    from kerasrnn.data.tbptt import tbptt_dataset
+
+    index = {char: i for i, char in enumerate(vocabulary)}
+    ids = np.array([index.get(char, 0) for char in text], dtype="int32")  # 0: OOV id
+    return (
+        tbptt_dataset(ids[:train_chars], batch_size, seq_length),
+        tbptt_dataset(ids[train_chars:], batch_size, seq_length),
+    )
+
+
 def unigram_bits_per_char(train_text, validation_text):
     """Cross-entropy (bits) of the validation text under the training text's
     add-one-smoothed character frequencies: the baseline to beat."""
@@ -275,16 +303,27 @@ def run(args):
     from kerasrnn.plots import learning_curves
 
     vocabulary = build_vocabulary(text[:train_chars])
-    train, validation = make_datasets(
-        text, vocabulary, seq_length, fraction, settings["batch_size"], settings["seed"]
-    )
-    model = build_model(len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
-    train_windows = count_windows(train_chars, seq_length + 1, seq_length)
+    shape = (len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
+    callbacks = []
+    if settings["tbptt"]:
+        from kerasrnn.callbacks import ResetStatesCallback
+
+        batch_size = settings["batch_size"]
+        train, validation = make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size)
+        model = build_model(*shape, stateful_batch_size=batch_size)
+        train_windows = int(train.cardinality()) * batch_size
+        callbacks.append(ResetStatesCallback())
+    else:
+        train, validation = make_datasets(
+            text, vocabulary, seq_length, fraction, settings["batch_size"], settings["seed"]
+        )
+        model = build_model(*shape)
+        train_windows = count_windows(train_chars, seq_length + 1, seq_length)
     compile_model(model, settings["learning_rate"])
     print(
         f"char-lm: {len(text):,} characters from {source} ({train_chars:,} train, {validation_chars:,} "
         f"validation), vocabulary {len(vocabulary)}, {settings['cell'].upper()} {settings['units']} units, "
-        f"{model.count_params():,} parameters"
+        f"{model.count_params():,} parameters" + (", truncated BPTT (stateful)" if settings["tbptt"] else "")
     )
     timer = training_timer()
     early_stopping = keras.callbacks.EarlyStopping(
@@ -294,7 +333,7 @@ def run(args):
         train,
         validation_data=validation,
         epochs=settings["epochs"],
-        callbacks=[timer, early_stopping],
+        callbacks=[timer, early_stopping, *callbacks],
         shuffle=False,  # the dataset shuffles itself, with the run's seed
         verbose=1 if sys.stdout.isatty() else 2,
     )
@@ -311,6 +350,11 @@ def run(args):
         ylabel="bits per character",
         title=f"char-lm: {settings['cell'].upper()} {settings['units']} units",
     )
+    if settings["tbptt"]:
+        # Generation runs one prompt at a time: a stateless twin, same weights.
+        trained = model
+        model = build_model(*shape)
+        model.set_weights(trained.get_weights())
     model.save(os.path.join(output, "model.keras"))
 
     export_dir = os.path.join(output, "export")
@@ -353,6 +397,7 @@ def run(args):
         "embedding_dim": settings["embedding_dim"],
         "seq_length": seq_length,
         "batch_size": settings["batch_size"],
+        "tbptt": settings["tbptt"],
         "sample": {
             "prompt": settings["prompt"],
             "temperature": settings["temperature"],

@@ -145,3 +145,30 @@ def test_bad_input_exit_status_of_the_real_process(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("error: `--text`")
     assert "Traceback" not in result.stderr
+
+
+def test_tbptt_quick_run_trains_statefully_and_exports_a_stateless_generator(tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    from pipelines.__main__ import main
+
+    output = tmp_path / "tbptt"
+    assert main(["char-lm", "--quick", "--tbptt", "--output", str(output), "--sample-length", "20"]) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["tbptt"] is True
+    assert metrics["chars_per_second"] > 0
+    assert math.isfinite(metrics["val_bits_per_char"])
+    with open(output / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and math.isfinite(float(rows[0]["loss"]))
+    generator = tf.saved_model.load(str(output / "export"))
+    text = generator.generate(tf.constant("The "), tf.constant(20), tf.constant(0.7), tf.constant(1, tf.int64))
+    text = text.numpy().decode("utf-8")
+    assert text.startswith("The ") and len(text) == 24
+    # The saved Keras model is the stateless twin: any batch size works.
+    import keras
+
+    model = keras.models.load_model(output / "model.keras")
+    assert not model.get_layer("recurrent").stateful
+    assert model.predict(np.ones((3, 5), "int32"), verbose=0).shape == (3, 5, metrics["vocabulary_size"])
