@@ -1,7 +1,8 @@
 """Training and inference speed of kerasrnn's LSTM/GRU against Keras's own.
 
-Both layers are built in one process on identical shapes and weights, and
-their steps are timed in alternation (keras, ours, keras, ours, ...) so that
+Keras's layer, kerasrnn's default (fused) path and kerasrnn's `fast_path=False`
+(generic) path are built in one process on identical shapes and weights, and
+their steps are timed in alternation (keras, ours, generic, keras, ...) so that
 any drift of machine load hits both alike; the median of the step times is
 reported. A float32 GEMM of the recurrent size is timed in the same run to
 express achieved GFLOP/s.
@@ -81,13 +82,12 @@ def bench_case(cell, config, jit, policy, steps, warmup):
         keras_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
         theirs = build(keras_cls, (batch, length, features), units, jit)
         ours = build(ours_cls, (batch, length, features), units, jit)
+        generic = build(lambda u: ours_cls(u, fast_path=False), (batch, length, features), units, jit)
         ours.set_weights(theirs.get_weights())
-        train = time_alternating(
-            [lambda: theirs.train_on_batch(x, y), lambda: ours.train_on_batch(x, y)], steps, warmup
-        )
-        predict = time_alternating(
-            [lambda: theirs.predict_on_batch(x), lambda: ours.predict_on_batch(x)], steps, warmup
-        )
+        generic.set_weights(theirs.get_weights())
+        models = (theirs, ours, generic)
+        train = time_alternating([lambda m=m: m.train_on_batch(x, y) for m in models], steps, warmup)
+        predict = time_alternating([lambda m=m: m.predict_on_batch(x) for m in models], steps, warmup)
         flops = training_flops(batch, length, features, units, GATES[cell])
         return {
             "cell": cell,
@@ -103,6 +103,10 @@ def bench_case(cell, config, jit, policy, steps, warmup):
             "keras_infer_ms": predict[0],
             "ours_infer_ms": predict[1],
             "infer_ratio": predict[1] / predict[0],
+            "ours_generic_train_ms": train[2],
+            "generic_train_ratio": train[2] / train[0],
+            "ours_generic_infer_ms": predict[2],
+            "generic_infer_ratio": predict[2] / predict[0],
             "ours_train_gflops": flops / train[1] / 1e6,
             "keras_train_gflops": flops / train[0] / 1e6,
         }
@@ -129,7 +133,7 @@ def main(argv=None):
 
     gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}
     results = []
-    header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} | {'infer k':>8} {'infer o':>8} {'ratio':>6} | {'GFLOP/s':>7}"
+    header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} {'generic':>7} | {'infer k':>8} {'infer o':>8} {'ratio':>6} {'generic':>7} | {'GFLOP/s':>7}"
     print(header)
     print("-" * len(header))
     for cell in cells:
@@ -141,8 +145,9 @@ def main(argv=None):
                     print(
                         f"{cell:5} {r['batch']:>4} {r['timesteps']:>4} {r['features']:>4} {r['units']:>4} "
                         f"{str(jit):>5} {policy:>15} | {r['keras_train_ms']:>9.1f} {r['ours_train_ms']:>8.1f} "
-                        f"{r['train_ratio']:>6.2f} | {r['keras_infer_ms']:>8.1f} {r['ours_infer_ms']:>8.1f} "
-                        f"{r['infer_ratio']:>6.2f} | {r['ours_train_gflops']:>7.1f}",
+                        f"{r['train_ratio']:>6.2f} {r['generic_train_ratio']:>7.2f} | {r['keras_infer_ms']:>8.1f} "
+                        f"{r['ours_infer_ms']:>8.1f} {r['infer_ratio']:>6.2f} {r['generic_infer_ratio']:>7.2f} | "
+                        f"{r['ours_train_gflops']:>7.1f}",
                         flush=True,
                     )
     print("float32 GEMM GFLOP/s measured in this run:", {k: round(v, 1) for k, v in gemm.items()})
