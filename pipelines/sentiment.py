@@ -35,6 +35,7 @@ import os
 
 import numpy as np
 
+from pipelines.common import budget_settings
 from pipelines.common import positive
 from pipelines.common import write_history
 
@@ -99,11 +100,7 @@ def add_arguments(parser):
 
 
 def resolve_settings(args):
-    budget = QUICK if args.quick else DEFAULTS
-    settings = {}
-    for key, default in budget.items():
-        value = getattr(args, key, None)
-        settings[key] = default if value is None else value
+    settings = budget_settings(args, QUICK, DEFAULTS)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
     if args.batch_size is not None:

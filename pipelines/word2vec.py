@@ -20,6 +20,7 @@ import json
 import os
 import time
 
+from pipelines.common import budget_settings
 from pipelines.common import positive
 from pipelines.common import write_history
 
@@ -62,11 +63,7 @@ def add_arguments(parser):
 
 
 def resolve_settings(args):
-    budget = QUICK if args.quick else DEFAULTS
-    settings = {}
-    for key, default in budget.items():
-        value = getattr(args, key, None)
-        settings[key] = default if value is None else value
+    settings = budget_settings(args, QUICK, DEFAULTS)
     if args.epochs is None and not args.quick and args.text is None and args.corpus == "kjv":
         settings["epochs"] = KJV_EPOCHS
     for key in ("epochs", "vector_size", "window", "negative", "min_count", "max_lines"):

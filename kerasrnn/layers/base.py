@@ -392,7 +392,9 @@ class RecurrentLayer(keras.layers.RNN):
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
         projected = cell.input_projection(x, dropout_mask)
 
-        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
+        # The hand-written backward pass needs per-step stores; inference
+        # (training=False) runs the plain fused loop, which stores nothing.
+        kernel = None if self.unroll or not training else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
             weights = tuple(ops.cast(w, projected.dtype) for w in kernel.weights(cell))
             outputs, states = fused_rnn(
@@ -430,13 +432,17 @@ class RecurrentLayer(keras.layers.RNN):
     loop_unroll = 1
 
     def loop_implementation(self, training=False):
-        """Which loop a call takes: `"fused_bptt"` (fused loop with the
-        hand-written backward pass: default activations, no peepholes, no
+        """Which loop a call takes: `"fused_bptt"` (training: fused loop with
+        the hand-written backward pass — default activations, no peepholes, no
         recurrent dropout while training, GRU `reset_after=True`, no `unroll`),
-        `"fused_autodiff"` (fused loop, automatic differentiation) or
-        `"generic"` (`fast_path=False`: Keras's step-by-step loop)."""
+        `"fused_autodiff"` (fused loop, automatic differentiation if a
+        gradient is taken; also every inference call, which stores nothing for
+        a backward pass) or `"generic"` (`fast_path=False`: Keras's
+        step-by-step loop)."""
         if not self.fast_path:
             return "generic"
+        if not training:
+            return "fused_autodiff"
         rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
         if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
             return "fused_autodiff"

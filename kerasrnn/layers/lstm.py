@@ -32,6 +32,22 @@ def lstm_step(z, c, activation, recurrent_activation, peepholes=None):
     return o * activation(c), c
 
 
+def unit_forget_bias_initializer(base, units, gates=4):
+    """Bias initializer of gate blocks [i, f, ...]: `base` everywhere but the
+    forget gate (second block), which starts at 1 (Jozefowicz et al. 2015)."""
+
+    def bias_initializer(_, *args, **kwargs):
+        return ops.concatenate(
+            [
+                base((units,), *args, **kwargs),
+                initializers.get("ones")((units,), *args, **kwargs),
+                base(((gates - 2) * units,), *args, **kwargs),
+            ]
+        )
+
+    return bias_initializer
+
+
 @keras.saving.register_keras_serializable(package="kerasrnn")
 class LSTMCell(RecurrentCell):
     """Cell of the long short-term memory network.
@@ -108,18 +124,7 @@ class LSTMCell(RecurrentCell):
     def make_bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        units, base = self.units, self.bias_initializer
-
-        def bias_initializer(_, *args, **kwargs):
-            return ops.concatenate(
-                [
-                    base((units,), *args, **kwargs),
-                    initializers.get("ones")((units,), *args, **kwargs),
-                    base((units * 2,), *args, **kwargs),
-                ]
-            )
-
-        return bias_initializer
+        return unit_forget_bias_initializer(self.bias_initializer, self.units)
 
     def build_extra_weights(self):
         self.peephole_weights = None

