@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
 	$(PY) benchmarks/word2vec_initializer.py
+	$(PY) benchmarks/input_pipeline.py --output benchmarks/results/input_pipeline.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
