@@ -55,6 +55,12 @@ class Seq2Seq(keras.Model):
                 "`encoder` and `decoder` must be a kerasrnn `Encoder` and `Decoder`. "
                 f"Received: encoder={encoder!r}, decoder={decoder!r}"
             )
+        if self.decoder.copy_attention and self.encoder.vocab_size != self.decoder.vocab_size:
+            raise ValueError(
+                "A decoder with `copy_attention=True` copies source ids as target ids, so encoder and "
+                "decoder must share one vocabulary. Received: encoder vocab_size="
+                f"{self.encoder.vocab_size}, decoder vocab_size={self.decoder.vocab_size}"
+            )
 
     def build(self, input_shape):
         source_shape, target_shape = input_shape
@@ -71,12 +77,16 @@ class Seq2Seq(keras.Model):
     def call(self, inputs, training=False):
         source_ids, target_in_ids = inputs
         memory, mask, summary = self.encoder(source_ids, training=training)
+        if self.decoder.copy_attention:
+            return self.decoder(target_in_ids, memory, mask, summary, training=training,
+                                source_ids=source_ids)
         return self.decoder(target_in_ids, memory, mask, summary, training=training)
 
     def encode(self, source_ids, training=False):
         """Runs the encoder once; returns `(encoded, initial_states)`.
 
-        `encoded` is a dict (`memory`, `memory_mask`, `processed_memory`) for
+        `encoded` is a dict (`memory`, `memory_mask`, `processed_memory`, and
+        `source_ids` with `copy_attention`) for
         `decode_step`; `initial_states` the decoder's first states.
         """
         memory, mask, summary = self.encoder(source_ids, training=training)
@@ -85,6 +95,8 @@ class Seq2Seq(keras.Model):
             "memory_mask": mask,
             "processed_memory": self.decoder.process_memory(memory),
         }
+        if self.decoder.copy_attention:
+            encoded["source_ids"] = ops.cast(source_ids, "int32")
         return encoded, self.decoder.initial_state(summary)
 
     def decode_step(self, token_ids, states, encoded):

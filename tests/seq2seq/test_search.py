@@ -21,10 +21,12 @@ START, END = 1, 2
 SOURCE = np.array([[4, 5, 6, 2, 0], [7, 4, 2, 0, 0], [5, 5, 5, 6, 2]], dtype="int32")
 
 
-def _model(vocab=6, attention=True, cell=LSTMCell, scale=3.0):
-    """A fixed random model; `scale` sharpens the output distribution."""
+def _model(vocab=6, attention=True, cell=LSTMCell, scale=3.0, copy=False):
+    """A fixed random model; `scale` sharpens the output distribution;
+    `copy` adds copy attention (source and target share `vocab`)."""
     mechanism = BahdanauAttention(5) if attention else None
-    model = Seq2Seq(Encoder(8, 4, 6), Decoder(vocab, 4, cell(6), attention=mechanism))
+    model = Seq2Seq(Encoder(vocab if copy else 8, 4, 6),
+                    Decoder(vocab, 4, cell(6), attention=mechanism, copy_attention=copy))
     model((SOURCE, np.ones((3, 2), "int32")))
     kernel = model.decoder.output_layer.kernel
     kernel.assign(kernel * scale)
@@ -61,10 +63,11 @@ def _exhaustive(model, source, max_length, length_penalty):
     return sorted(hypotheses, key=lambda h: -h[0])
 
 
-@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
-def test_beam_search_equals_exhaustive_search(length_penalty):
-    model = _model(vocab=6)
-    max_length, beam = 3, 16  # 4 generatable tokens: a beam of 4**2 keeps every prefix
+@pytest.mark.parametrize("length_penalty,copy", [(0.0, False), (1.0, False), (0.6, True)])
+def test_beam_search_equals_exhaustive_search(length_penalty, copy):
+    model = _model(vocab=8 if copy else 6, copy=copy)
+    # 4 (6 with copy) generatable tokens: a beam of 4**2 (6**2) keeps every prefix.
+    max_length, beam = 3, 36 if copy else 16
     result = beam_search(model, SOURCE, beam, max_length, length_penalty=length_penalty)
     for b in range(len(SOURCE)):
         expected = _exhaustive(model, SOURCE[b], max_length, length_penalty)[:beam]
@@ -74,9 +77,10 @@ def test_beam_search_equals_exhaustive_search(length_penalty):
         np.testing.assert_array_equal(np.asarray(result["lengths"])[b], [h[3] for h in expected])
 
 
-@pytest.mark.parametrize("attention,cell", [(True, LSTMCell), (False, GRUCell)])
-def test_beam_width_one_equals_greedy(attention, cell):
-    model = _model(vocab=9, attention=attention, cell=cell, scale=1.0)
+@pytest.mark.parametrize("attention,cell,copy", [(True, LSTMCell, False), (False, GRUCell, False),
+                                                 (True, GRUCell, True)])
+def test_beam_width_one_equals_greedy(attention, cell, copy):
+    model = _model(vocab=9, attention=attention, cell=cell, scale=1.0, copy=copy)
     greedy = greedy_search(model, SOURCE, 7)
     beam = beam_search(model, SOURCE, 1, 7, length_penalty=0.8)
     np.testing.assert_array_equal(np.asarray(beam["ids"])[:, 0], np.asarray(greedy["ids"]))
@@ -119,8 +123,9 @@ def test_outputs_are_padded_after_end_and_lengths_count_end():
             assert not np.any(row[: length - 1] == END)
 
 
-def test_xla_compiled_searches_equal_eager():
-    model = _model(vocab=9, attention=True, scale=1.0)
+@pytest.mark.parametrize("copy", [False, True])
+def test_xla_compiled_searches_equal_eager(copy):
+    model = _model(vocab=9, attention=True, scale=1.0, copy=copy)
     x = tf.constant(SOURCE)
     for search in (lambda s: greedy_search(model, s, 6), lambda s: beam_search(model, s, 3, 6, 0.6)):
         eager = search(x)

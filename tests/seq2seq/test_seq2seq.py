@@ -35,6 +35,9 @@ VARIANTS = {
                 input_feeding=False)),
     "lstm_context_vector_only": lambda: Seq2Seq(
         Encoder(8, 4, 5, bidirectional=True, cell="lstm"), Decoder(9, 4, GRUCell(6))),
+    "gru_bahdanau_copy": lambda: Seq2Seq(
+        Encoder(9, 4, 5, bidirectional=True),
+        Decoder(9, 4, GRUCell(10), attention=BahdanauAttention(6), copy_attention=True)),
 }
 
 
@@ -101,7 +104,8 @@ def test_masked_token_accuracy():
     assert float(metric.result()) == pytest.approx(3 / 4)
 
 
-@pytest.mark.parametrize("name", ["lstm_bahdanau_bidirectional", "lstm_context_vector_only"])
+@pytest.mark.parametrize("name", ["lstm_bahdanau_bidirectional", "lstm_context_vector_only",
+                                  "gru_bahdanau_copy"])
 def test_keras_round_trip(name, tmp_path):
     model = _compiled(VARIANTS[name]())
     model.fit((SOURCE, TARGET_IN), TARGET_OUT, epochs=1, verbose=0)
@@ -130,3 +134,71 @@ def test_bad_arguments():
         Decoder(0, 4, GRUCell(3))
     with pytest.raises(ValueError, match="encoder"):
         Seq2Seq(Decoder(9, 4, GRUCell(3)), Decoder(9, 4, GRUCell(3)))
+
+
+def _copy_model_with_gate(bias):
+    """The copy variant with a constant generation probability σ(bias)."""
+    model = VARIANTS["gru_bahdanau_copy"]()
+    model((SOURCE, TARGET_IN))
+    gate = model.decoder.copy_gate
+    gate.kernel.assign(np.zeros(gate.kernel.shape, "float32"))
+    gate.bias.assign(np.full(gate.bias.shape, bias, "float32"))
+    return model
+
+
+def test_copy_attention_mixes_vocabulary_and_copy_distributions():
+    model = _copy_model_with_gate(0.0)
+    weights = model.get_weights()
+    memory, mask, summary = model.encoder(SOURCE)
+    log_probs, alignments = model.decoder(TARGET_IN, memory, mask, summary, return_alignments=True,
+                                          source_ids=SOURCE)
+    probs, alignments = np.exp(np.asarray(log_probs, "float64")), np.asarray(alignments)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-5)
+    # Pure copying (p_gen = σ(-40) ≈ 0): the attention mass of each source id,
+    # repeated ids summed (row 2 holds id 5 three times).
+    copying = _copy_model_with_gate(-40.0)
+    copying.set_weights([w if w.shape != (1,) else np.array([-40.0], "float32") for w in weights])
+    copy_probs = np.exp(np.asarray(copying((SOURCE, TARGET_IN)), "float64"))
+    expected = np.zeros_like(copy_probs)
+    for b in range(SOURCE.shape[0]):
+        for j, token in enumerate(SOURCE[b]):
+            expected[b, :, token] += alignments[b, :, j]
+    expected = np.maximum(expected, 1e-12)
+    assert_close(copy_probs, expected, atol=1e-5)
+    # Pure generation (p_gen ≈ 1): the softmax of the output layer alone.
+    generating = _copy_model_with_gate(40.0)
+    generating.set_weights([w if w.shape != (1,) else np.array([40.0], "float32") for w in weights])
+    vocab_probs = np.exp(np.asarray(generating((SOURCE, TARGET_IN)), "float64"))
+    np.testing.assert_allclose(vocab_probs.sum(-1), 1.0, atol=1e-5)
+    # p_gen = σ(0) = 0.5 mixes the two halves.
+    assert_close(probs, 0.5 * vocab_probs + 0.5 * expected, atol=1e-5)
+
+
+def test_copy_attention_learns_to_copy():
+    rng = np.random.default_rng(0)
+
+    def copies(n):
+        source = np.concatenate([rng.integers(4, 9, size=(n, 4)), np.full((n, 1), 2)], 1).astype("int32")
+        return source, np.concatenate([np.ones((n, 1), "int32"), source[:, :-1]], axis=1)
+
+    source, target_in = copies(256)
+    model = _compiled(Seq2Seq(Encoder(9, 8, 16, bidirectional=True),
+                              Decoder(9, 8, GRUCell(32), attention=LuongAttention("general"),
+                                      copy_attention=True)))
+    model.fit((source, target_in), source, batch_size=32, epochs=25, verbose=0)
+    test, _ = copies(16)
+    from kerasrnn.seq2seq import greedy_search
+
+    np.testing.assert_array_equal(np.asarray(greedy_search(model, test, 5)["ids"]), test)
+
+
+def test_copy_attention_bad_arguments():
+    with pytest.raises(ValueError, match="attention=None"):
+        Decoder(9, 4, GRUCell(3), copy_attention=True)
+    with pytest.raises(ValueError, match="vocab_size=8, decoder vocab_size=9"):
+        Seq2Seq(Encoder(8, 4, 5), Decoder(9, 4, GRUCell(3), attention=BahdanauAttention(3),
+                                          copy_attention=True))
+    model = VARIANTS["gru_bahdanau_copy"]()
+    memory, mask, summary = model.encoder(SOURCE)
+    with pytest.raises(ValueError, match="source_ids=None"):
+        model.decoder(TARGET_IN, memory, mask, summary)
