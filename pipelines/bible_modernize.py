@@ -57,6 +57,7 @@ def run(args):
     for name in ("max_words", "vocab_size", "test_size", "train_size", "units",
                  "embedding_dim", "beam_width"):
         _positive(name, getattr(args, name))
+    common.check_arguments(args)
     if args.quick:
         args.train_size, args.test_size, args.units, args.embedding_dim = 256, 32, 16, 16
         args.max_words, args.vocab_size = 12, 500

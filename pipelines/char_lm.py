@@ -9,6 +9,15 @@ prompt followed by generated text, loadable with TensorFlow alone.
 
 Training stops early after `--patience` epochs without a better validation
 loss, and the best epoch's weights are kept, evaluated and exported.
+
+Training is crash-safe (`pipelines.training`): kill it and rerun the same
+command to resume from the last finished epoch; it ends as an uninterrupted
+run would. Each epoch visits the training windows in an order that depends
+only on `(--seed, epoch)`, and the early-stopping state (best validation
+loss, epochs without improvement, the best epoch's weights, kept in the
+backup) is restored on resume, so a resumed run stops at the same epoch and
+keeps the same weights. `--fresh` discards a backup; `--logdir`,
+`--progress` as in every training pipeline.
 `--quick` trains a tiny model for one epoch on the first 6,000 characters
 (of the default corpus or of `--text`); explicit options override it.
 
@@ -25,14 +34,17 @@ model.keras (the Keras model, needs kerasrnn) and export/ (the generator).
 
 import math
 import os
-import sys
 import time
 
+from pipelines import training
 from pipelines.common import budget_settings
 from pipelines.common import positive
-from pipelines.common import write_history
 
 DESCRIPTION = "character-level LSTM/GRU text generator (bits/char, exported string->string generator)"
+
+#: `--strategy` values: not distributed (the stateful `--tbptt` batches and
+#: the early-stopping weights are not set up for replicas).
+STRATEGIES = ("none",)
 
 #: Default corpus: news text shipped inside gensim (300 documents, one per line).
 DEFAULT_CORPUS = "lee_background.cor"
@@ -86,10 +98,12 @@ def add_arguments(parser):
                         help="sampling temperature, > 0; lower is more conservative (default: %(default)s)")
     parser.add_argument("--sample-length", type=int, default=None,
                         help="characters to generate after the prompt (default: 400; quick: 60)")
+    training.add_training_arguments(parser, STRATEGIES)
 
 
 def resolve_settings(args):
     """Explicit options, else the `--quick` or default budget; validated."""
+    training.check_arguments(args, STRATEGIES)
     settings = budget_settings(args, QUICK, DEFAULTS)
     for key in ("epochs", "batch_size", "units", "embedding_dim", "seq_length"):
         positive(key.replace("_", "-"), settings[key])
@@ -225,7 +239,22 @@ def compile_model(model, learning_rate, clipnorm=1.0):
 
 
 def make_datasets(text, vocabulary, seq_length, validation_fraction, batch_size, seed):
-    """`(train, validation)` tf.data pipelines of `(ids, next ids)` batches."""
+    """`(train, validation)` tf.data pipelines of `(ids, next ids)` batches
+    (`train`: the first epoch's, see `make_epoch_batches`)."""
+    epoch_batches, _, validation = make_epoch_batches(
+        text, vocabulary, seq_length, validation_fraction, batch_size, seed
+    )
+    return epoch_batches(0, 1), validation
+
+
+def make_epoch_batches(text, vocabulary, seq_length, validation_fraction, batch_size, seed):
+    """`(epoch_batches, steps_per_epoch, validation)` for `training.fit`.
+
+    The text is cut into windows by a tf.data pipeline; the training windows
+    are then held in memory and each epoch visits them in an order that is a
+    function of `(seed, epoch)` (`training.array_epoch_batches`), so a
+    resumed run sees the batches an uninterrupted one would.
+    """
     import tensorflow as tf
 
     from kerasrnn.data.text import count_windows
@@ -254,14 +283,11 @@ def make_datasets(text, vocabulary, seq_length, validation_fraction, batch_size,
             .cache()
         )
 
-    train = (
-        examples(train_part, sizes[0])
-        .shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    windows_count = count_windows(sizes[0], seq_length + 1, seq_length)
+    inputs, targets = next(iter(examples(train_part, sizes[0]).batch(windows_count)))  # all windows at once
+    epoch_batches, steps = training.array_epoch_batches((inputs.numpy(), targets.numpy()), batch_size, seed)
     validation = examples(validation_part, sizes[1]).batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    return train, validation
+    return epoch_batches, steps, validation
 
 
 def make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size):
@@ -295,6 +321,10 @@ def training_timer():
     import keras
 
     class TrainingTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds, self._start = [], None
+
         def on_train_begin(self, logs=None):
             self.seconds = []
             self._start = None
@@ -331,6 +361,7 @@ def run(args):
     from kerasrnn.plots import BITS_PER_NAT
     from kerasrnn.plots import learning_curves
 
+    training.enable_determinism(settings["seed"])
     vocabulary = build_vocabulary(text[:train_chars])
     shape = (len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
     callbacks = []
@@ -340,10 +371,15 @@ def run(args):
         batch_size = settings["batch_size"]
         train, validation = make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size)
         model = build_model(*shape, stateful_batch_size=batch_size)
-        train_windows = int(train.cardinality()) * batch_size
+        steps = int(train.cardinality())
+        train_windows = steps * batch_size
+
+        def epoch_batches(first, last):  # the same consecutive batches every epoch
+            return train.repeat(last - first)
+
         callbacks.append(ResetStatesCallback())
     else:
-        train, validation = make_datasets(
+        epoch_batches, steps, validation = make_epoch_batches(
             text, vocabulary, seq_length, fraction, settings["batch_size"], settings["seed"]
         )
         model = build_model(*shape)
@@ -360,23 +396,18 @@ def run(args):
         f"{model.count_params():,} parameters" + (", truncated BPTT (stateful)" if settings["tbptt"] else "")
     )
     timer = training_timer()
-    early_stopping = keras.callbacks.EarlyStopping(
+    bits = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
+        bits_per_char=logs["loss"] * BITS_PER_NAT, val_bits_per_char=logs["val_loss"] * BITS_PER_NAT))
+    # Resumable: its best loss, patience count and best weights survive a restart.
+    early_stopping = training.early_stopping(
         monitor="val_loss", patience=settings["patience"], restore_best_weights=True
     )
-    history = model.fit(
-        train,
-        validation_data=validation,
-        epochs=settings["epochs"],
-        callbacks=[timer, early_stopping, *callbacks],
-        shuffle=False,  # the dataset shuffles itself, with the run's seed
-        verbose=1 if sys.stdout.isatty() else 2,
+    history = training.fit(
+        model, epoch_batches, steps, settings["epochs"], args, validation_data=validation,
+        callbacks=[timer, *callbacks, bits, early_stopping],
     )
-    history = dict(history.history)
-    history["bits_per_char"] = [v * BITS_PER_NAT for v in history["loss"]]
-    history["val_bits_per_char"] = [v * BITS_PER_NAT for v in history["val_loss"]]
 
     output = args.output
-    write_history(os.path.join(output, "history.csv"), history)
     learning_curves(
         history,
         os.path.join(output, "learning_curves.png"),
@@ -403,7 +434,8 @@ def run(args):
     print(f"Sample (temperature {settings['temperature']}):\n{sample}\n")
 
     best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
-    trained_chars = train_windows * seq_length * len(history["loss"])
+    # Speed of this process's epochs (a resumed run trained only the last ones).
+    trained_chars = train_windows * seq_length * len(timer.seconds)
     training_seconds = sum(timer.seconds)
     return {
         "pipeline": "char-lm",

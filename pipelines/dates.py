@@ -20,6 +20,7 @@ import numpy as np
 from kerasrnn.data import translation
 from kerasrnn.data.dates import split_dates
 from pipelines import seq2seq_common as common
+from pipelines import training
 
 DESCRIPTION = "human-written dates -> ISO dates (char seq2seq, attention vs none)"
 TARGET_LENGTH = 10  # yyyy-mm-dd
@@ -48,6 +49,7 @@ def _by_length(lengths, hits):
 def run(args):
     for name in ("train_size", "test_size", "units", "embedding_dim", "beam_width"):
         common_positive(name, getattr(args, name))
+    common.check_arguments(args)
     if args.quick:
         args.train_size, args.test_size, args.units, args.embedding_dim = 512, 64, 16, 8
     epochs = args.epochs or (1 if args.quick else 5)
@@ -85,12 +87,12 @@ def run(args):
         suffix = "" if variant != "none" else "_no_attention"
         print(f"== training the {variant} model ({epochs} epochs) ==")
         model = common.build_model(source_vocab, target_vocab, args, variant)
+        key = "attention" if variant != "none" else "no_attention"
         history = common.train(model, train_arrays, valid_arrays, args, epochs,
-                               os.path.join(args.output, f"history{suffix}.csv"))
+                               os.path.join(args.output, f"history{suffix}.csv"), stage=key)
         greedy_ids, attention = common.Decoding(model, max_length)(test_ids)
         greedy = common.decode_strings(target_vocab, greedy_ids)
         hits = _exact_match(greedy, test_targets)
-        key = "attention" if variant != "none" else "no_attention"
         metrics[f"{key}_exact_match_greedy"] = float(hits.mean())
         metrics[f"{key}_val_token_accuracy"] = float(history["val_accuracy"][-1])
         metrics[f"{key}_exact_match_by_length"] = _by_length(test_lengths, hits)
@@ -122,6 +124,7 @@ def run(args):
 
     plot_accuracy_by_length(curves, os.path.join(args.output, "accuracy_vs_length.png"),
                             title="dates: exact match vs input length (greedy)")
+    training.remove_backup(args.output)  # both models are trained
     return metrics
 
 

@@ -6,6 +6,12 @@ sets) and calls `run_task(args, spec)`.
 
 Targets are packed with the output-phase mask as one more channel, so the
 loss and metrics see which steps are scored: `y = [targets, output_mask]`.
+
+Training is crash-safe (`pipelines.training`): kill it and rerun the same
+command to resume from the last finished epoch. The task generators are
+infinite, so each epoch draws its batches from its own generator seeded
+with `(--seed, epoch)` (`epoch_batches_fn`): a resumed run trains on the
+same sequences as an uninterrupted one and ends with the same metrics.
 """
 
 import dataclasses
@@ -14,11 +20,14 @@ import time
 
 import numpy as np
 
+from pipelines import training
 from pipelines.common import positive
-from pipelines.common import write_history
 from pipelines.common import write_json
 
 LN2 = float(np.log(2.0))
+
+#: `--strategy` values: the NTM pipelines are not distributed.
+STRATEGIES = ("none",)
 
 
 @dataclasses.dataclass
@@ -61,6 +70,7 @@ def add_ntm_arguments(parser):
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    training.add_training_arguments(parser, STRATEGIES)
 
 
 def pack(batch):
@@ -93,6 +103,7 @@ def bit_errors_per_sequence(y_true, y_pred):
 
 
 def _resolve(args, spec):
+    training.check_arguments(args, STRATEGIES)
     args.batch_size = args.batch_size or (4 if args.quick else spec.batch_size)
     args.epochs = args.epochs or (2 if args.quick else spec.epochs)
     args.steps_per_epoch = positive("steps-per-epoch", args.steps_per_epoch) or (3 if args.quick else spec.steps_per_epoch)
@@ -172,19 +183,43 @@ def per_sequence(model, batch, chunk=64):
     return bits, errors, 1.0 / (1.0 + np.exp(-logits))
 
 
-def throughput_callback(batch_size):
+def epoch_batches_fn(spec, options, batch_size, steps_per_epoch, seed):
+    """`epoch_batches(first, last)` for `training.fit`: epoch `e` is
+    `steps_per_epoch` packed batches of `spec.batch_fn` drawn from
+    `numpy.random.default_rng([seed, e])`, a function of `(seed, epoch)`
+    only, so a resumed run trains on the sequences an uninterrupted one
+    would."""
+    import tensorflow as tf
+
+    x, y = pack(spec.batch_fn(np.random.default_rng(0), 1, **options))
+    signature = tuple(tf.TensorSpec((None, None, a.shape[-1]), tf.as_dtype(a.dtype)) for a in (x, y))
+
+    def epoch_batches(first, last):
+        def generate():
+            for epoch in range(first, last):
+                rng = np.random.default_rng([seed, epoch])
+                for _ in range(steps_per_epoch):
+                    yield pack(spec.batch_fn(rng, batch_size, **options))
+
+        return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
+
+    return epoch_batches
+
+
+def throughput_callback(batch_size, steps_per_epoch):
     """A Keras callback timing training batches (not the first, which traces).
 
-    After `fit`, `.seconds` is the time of batches 2..n, `.seen` the number of
-    training sequences at the end of each epoch (also logged as
-    `sequences_seen`, so it lands in history.csv).
+    After `fit`, `.seconds` is the time of batches 2..n and `.batches` their
+    number (this process's: a resumed run times only the epochs it trains);
+    each epoch logs `sequences_seen`, the training sequences of the whole run
+    at its end, so it lands in history.csv.
     """
     import keras
 
     class Throughput(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.seconds, self.batches, self.seen = 0.0, 0, []
+            self.seconds, self.batches = 0.0, 0
 
         def on_train_batch_begin(self, batch, logs=None):
             self._start = time.perf_counter()
@@ -195,9 +230,8 @@ def throughput_callback(batch_size):
             self.batches += 1
 
         def on_epoch_end(self, epoch, logs=None):
-            self.seen.append(self.batches * batch_size)
             if logs is not None:
-                logs["sequences_seen"] = float(self.batches * batch_size)
+                logs["sequences_seen"] = float((epoch + 1) * steps_per_epoch * batch_size)
 
     return Throughput()
 
@@ -205,9 +239,7 @@ def throughput_callback(batch_size):
 def run_task(args, spec):
     """Trains, evaluates, plots and exports one NTM task; returns metrics."""
     import keras
-    import tensorflow as tf
 
-    from kerasrnn.data.tasks._base import make_dataset
     from kerasrnn.memory.plots import plot_curves
     from kerasrnn.memory.plots import plot_ntm_heatmaps
 
@@ -219,9 +251,8 @@ def run_task(args, spec):
     config = dict(sorted(vars(args).items()), pipeline=f"ntm-{spec.name}")
     write_json(os.path.join(out, "config.json"), config)
 
-    train = make_dataset(spec.batch_fn, args.batch_size, args.seed, **options)
-    train = train.map(lambda b: (b["inputs"], tf.concat([b["targets"], b["output_mask"][..., None]], -1)))
-    train = train.prefetch(2)
+    training.enable_determinism(args.seed)
+    epoch_batches = epoch_batches_fn(spec, options, args.batch_size, args.steps_per_epoch, args.seed)
     eval_rng = np.random.default_rng(args.seed + 1_000_003)
     valid = spec.batch_fn(eval_rng, args.eval_size, **options)
     probe = spec.batch_fn(np.random.default_rng(0), 1, **options)
@@ -234,20 +265,15 @@ def run_task(args, spec):
         metrics=[bits_per_sequence, bit_errors_per_sequence],
     )
     model.summary()
-    throughput = throughput_callback(args.batch_size)
+    throughput = throughput_callback(args.batch_size, args.steps_per_epoch)
     valid_x, valid_y = pack(valid)
-    history = model.fit(
-        train,
-        epochs=args.epochs,
-        steps_per_epoch=args.steps_per_epoch,
+    hist = training.fit(
+        model, epoch_batches, args.steps_per_epoch, args.epochs, args,
         validation_data=(valid_x, valid_y),
-        validation_batch_size=min(args.eval_size, 128),
         callbacks=[throughput],
-        verbose=1 if not args.quick else 2,
+        validation_batch_size=min(args.eval_size, 128),
     )
-    write_history(os.path.join(out, "history.csv"), history.history)
-    hist = history.history
-    seen = throughput.seen
+    seen = [int(n) for n in hist["sequences_seen"]]
     plot_curves(
         os.path.join(out, "learning_curves.png"),
         {
@@ -268,7 +294,8 @@ def run_task(args, spec):
         "parameters": int(model.count_params()),
         "training_sequences": int(seen[-1]),
         "training_seconds_after_first_batch": round(throughput.seconds, 2),
-        "sequences_per_second": round((seen[-1] - args.batch_size) / max(throughput.seconds, 1e-9), 2),
+        "sequences_per_second": round(max(throughput.batches - 1, 0) * args.batch_size
+                                      / max(throughput.seconds, 1e-9), 2),
         "heldout_sequences": int(args.eval_size),
         "bits_per_sequence": float(bits.mean()),
         "bit_errors_per_sequence_mean": float(errors.mean()),

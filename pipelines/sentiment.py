@@ -27,6 +27,12 @@ val_loss, val_accuracy per epoch for every variant and seed),
 val_accuracy.png, model.keras (string in, probability out; needs kerasrnn)
 and export/ (SavedModel: `serve(tf.string[batch]) -> float32[batch, 1]`,
 loadable with TensorFlow alone).
+
+Training is crash-safe (`pipelines.training`): every (variant, seed) model
+is a stage with its own backup; kill a run and rerun the same command, and
+the models already trained are reloaded, the interrupted one resumes from its
+last finished epoch (batch order and dropout masks are functions of the seed
+and the epoch), and the run ends as an uninterrupted one would.
 """
 
 import csv
@@ -35,6 +41,7 @@ import os
 
 import numpy as np
 
+from pipelines import training
 from pipelines.common import budget_settings
 from pipelines.common import positive
 from pipelines.common import write_history
@@ -42,6 +49,8 @@ from pipelines.common import write_history
 DESCRIPTION = "Bi-LSTM/GRU sentiment (many-to-one): random vs Word2Vec frozen/fine-tuned embeddings over seeds"
 
 VARIANTS = ("random", "frozen", "finetuned")
+#: `--strategy` values: this pipeline is not distributed.
+STRATEGIES = ("none",)
 DEFAULTS = {
     "epochs": 10,
     "batch_size": 16,
@@ -97,9 +106,11 @@ def add_arguments(parser):
                         "(default: train+lee for polarity, train otherwise)")
     parser.add_argument("--vectors", default=None, metavar="FILE",
                         help="use these pretrained vectors (.txt/.vec/.bin word2vec format or gensim .kv) instead of training")
+    training.add_training_arguments(parser, STRATEGIES)
 
 
 def resolve_settings(args):
+    training.check_arguments(args, STRATEGIES)
     settings = budget_settings(args, QUICK, DEFAULTS)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -290,6 +301,7 @@ def run(args):
     from kerasrnn import embeddings
 
     data = _load_data(args, settings)
+    training.enable_determinism(args.seed)
     curves = {v: [] for v in settings["variants"]}
     history_columns, runs, coverages, w2v_info = {}, {}, [], {}
     keep = None
@@ -320,10 +332,15 @@ def run(args):
                 optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
             )
             print(f"-- {variant} embeddings, seed {seed}")
-            history = model.fit(
-                x_train, y_train, validation_data=(x_val, y_val), epochs=settings["epochs"],
-                batch_size=settings["batch_size"], verbose=1, shuffle=True,
-            ).history
+            # The same batch order (a function of the seed and the epoch) for every variant.
+            epoch_batches, steps = training.array_epoch_batches((x_train, y_train), settings["batch_size"], seed)
+            stage = f"{variant}_seed{seed}"
+            history = training.fit(
+                model, epoch_batches, steps, settings["epochs"], args, validation_data=(x_val, y_val),
+                stage=stage, history_path=os.path.join(training.backup_dir(args.output, stage), "history.csv"),
+                validation_batch_size=settings["batch_size"],
+            )
+            history.pop("seconds", None)
             curves[variant].append([float(a) for a in history["val_accuracy"]])
             runs.setdefault(variant, {})[seed] = history
             for key, values in history.items():
@@ -342,6 +359,7 @@ def run(args):
     best = max(settings["variants"], key=lambda v: summary["variants"][v]["final_val_accuracy"]["mean"])
     export = _export(out, *keep[best])
     export["variant"] = best
+    training.remove_backup(out)  # every model is trained
     _print_summary(summary)
     return {
         "dataset": settings["source"],

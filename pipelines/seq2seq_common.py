@@ -1,5 +1,11 @@
 """What the sequence-to-sequence pipelines (`dates`, `bible-modernize`) share:
-model construction, training, batched decoding, heat maps and export."""
+model construction, training, batched decoding, heat maps and export.
+
+Training is crash-safe (`pipelines.training`): kill a run and rerun the same
+command to resume from the last finished epoch (each epoch's batch order is
+a function of `(--seed, epoch)`); a run that trains two models (`dates`)
+reloads the one already trained.
+"""
 
 import os
 
@@ -20,10 +26,12 @@ from kerasrnn.seq2seq import Seq2Seq
 from kerasrnn.seq2seq import beam_search
 from kerasrnn.seq2seq import greedy_search
 from kerasrnn.seq2seq.export import export_translator
-from pipelines.common import write_history
+from pipelines import training
 
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell}
 ATTENTIONS = ("bahdanau", "luong", "none")
+#: `--strategy` values: the subclassed `Seq2Seq` is not set up for replicas.
+STRATEGIES = ("none",)
 
 
 def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional=True,
@@ -39,6 +47,13 @@ def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional
                         help="Adam (default: %(default)s)")
     parser.add_argument("--beam-width", type=int, default=4, help="(default: %(default)s)")
     parser.add_argument("--length-penalty", type=float, default=0.6, help="GNMT alpha (default: %(default)s)")
+    training.add_training_arguments(parser, STRATEGIES)
+
+
+def check_arguments(args):
+    """Validates the training options and turns on op determinism."""
+    training.check_arguments(args, STRATEGIES)
+    training.enable_determinism(args.seed)
 
 
 def build_model(source_vocab, target_vocab, args, attention):
@@ -56,6 +71,7 @@ def build_model(source_vocab, target_vocab, args, attention):
     decoder = Decoder(len(target_vocab), args.embedding_dim, CELLS[args.cell](units),
                       attention=mechanism)
     model = Seq2Seq(encoder, decoder, name=f"seq2seq_{attention}")
+    model.build(((None, None), (None, None)))  # so that a backup can be loaded before `fit`
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
@@ -64,13 +80,19 @@ def build_model(source_vocab, target_vocab, args, attention):
     return model
 
 
-def train(model, train_arrays, valid_arrays, args, epochs, history_path):
-    batch_size = args.batch_size
-    train_ds = translation.make_dataset(*train_arrays, batch_size, shuffle=True, seed=args.seed)
-    valid_ds = translation.make_dataset(*valid_arrays, batch_size)
-    history = model.fit(train_ds, validation_data=valid_ds, epochs=epochs, verbose=1 if not args.quick else 2)
-    write_history(history_path, history.history)
-    return history.history
+def train(model, train_arrays, valid_arrays, args, epochs, history_path, stage=None):
+    """Trains crash-safely (`training.fit`; `stage` names the model when a run
+    trains several); returns the history `{metric: [per-epoch values]}`.
+    Each epoch visits the pairs in an order that is a function of
+    `(args.seed, epoch)`, in batches trimmed like `translation.make_dataset`'s."""
+    source_ids, target_in_ids, target_out_ids = train_arrays
+    epoch_batches, steps = training.array_epoch_batches(
+        ((source_ids, target_in_ids), target_out_ids), args.batch_size, args.seed,
+        transform=translation._trim,  # drops all-padding columns, as make_dataset does
+    )
+    valid_ds = translation.make_dataset(*valid_arrays, args.batch_size)
+    return training.fit(model, epoch_batches, steps, epochs, args, validation_data=valid_ds, stage=stage,
+                        history_path=history_path)
 
 
 class Decoding:

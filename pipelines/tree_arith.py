@@ -14,6 +14,11 @@ Models train on shallow trees (`--train-depths`, default 1-3) and are tested
 at every depth in `--test-depths` (default 1-8): accuracy by depth goes to
 metrics.json, accuracy_by_depth.csv and accuracy_by_depth.png, next to the
 majority-class baseline of each test set.
+
+Training is crash-safe (`pipelines.training`): each model is a stage with
+its own backup; kill a run and rerun the same command to reload the models
+already trained and resume the interrupted one from its last finished epoch
+(each epoch's batch order is a function of `(--seed, epoch)`).
 """
 
 import csv
@@ -22,12 +27,14 @@ import time
 
 import numpy as np
 
+from pipelines import training
 from pipelines.common import positive
-from pipelines.common import write_history
 
 DESCRIPTION = "TreeRNN/Tree-LSTM vs prefix LSTM on mod-10 expression trees: accuracy by depth beyond training"
 
 MODELS = ("tree-rnn", "tree-lstm", "lstm")
+#: `--strategy` values: this pipeline is not distributed.
+STRATEGIES = ("none",)
 
 
 def add_arguments(parser):
@@ -38,6 +45,7 @@ def add_arguments(parser):
     parser.add_argument("--train-size", type=int, default=16000, help="training expressions (default: %(default)s)")
     parser.add_argument("--test-size", type=int, default=1000, help="test expressions per depth (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
+    training.add_training_arguments(parser, STRATEGIES)
 
 
 def _depths(name, text):
@@ -51,6 +59,7 @@ def _depths(name, text):
 
 
 def _check_args(args):
+    training.check_arguments(args, STRATEGIES)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODELS]
     if not models or unknown:
@@ -104,6 +113,7 @@ def run(args):
     if args.quick:
         epochs, train_size, test_size, units = min(epochs, 2), 256, 32, 8
         test_depths = [d for d in test_depths if d <= 4] or test_depths[:1]
+    training.enable_determinism(args.seed)
     train = generate_expressions(train_size, train_depths, seed=args.seed)
     val = generate_expressions(max(test_size, 64), train_depths, seed=args.seed + 1)
     tests = {d: generate_expressions(test_size, [d], seed=args.seed + 100 + d) for d in test_depths}
@@ -111,15 +121,16 @@ def run(args):
     rows = {"majority": {d: float(np.bincount(t["values"], minlength=10).max() / len(t["values"])) for d, t in tests.items()}}
     metrics = {"train_depths": train_depths, "test_depths": test_depths, "train_size": train_size,
                "test_size": test_size, "units": units, "epochs": epochs, "models": {}}
+    epoch_batches, steps = training.array_epoch_batches((_inputs(train), train["values"]), batch_size, args.seed)
     for kind in models:
         model = build_model(kind, units, args.learning_rate)
         start = time.perf_counter()
-        history = model.fit(
-            _inputs(train), train["values"], validation_data=(_inputs(val), val["values"]),
-            epochs=epochs, batch_size=batch_size, verbose=2,
+        history = training.fit(
+            model, epoch_batches, steps, epochs, args, validation_data=(_inputs(val), val["values"]),
+            stage=kind, history_path=os.path.join(args.output, f"history_{kind}.csv"),
+            validation_batch_size=batch_size,
         )
         seconds = time.perf_counter() - start
-        write_history(os.path.join(args.output, f"history_{kind}.csv"), history.history)
         rows[kind] = {
             d: float(model.evaluate(_inputs(t), t["values"], batch_size=256, verbose=0)[1]) for d, t in tests.items()
         }
@@ -127,13 +138,14 @@ def run(args):
             "accuracy_by_depth": {str(d): a for d, a in rows[kind].items()},
             "train_seconds": seconds,
             "parameters": int(model.count_params()),
-            "final_train_accuracy": float(history.history["accuracy"][-1]),
-            "final_val_accuracy": float(history.history["val_accuracy"][-1]),
+            "final_train_accuracy": float(history["accuracy"][-1]),
+            "final_val_accuracy": float(history["val_accuracy"][-1]),
         }
         print(f"{kind}: " + "  ".join(f"d{d}={a:.3f}" for d, a in rows[kind].items()), flush=True)
     metrics["majority_by_depth"] = {str(d): a for d, a in rows["majority"].items()}
     _write_table(os.path.join(args.output, "accuracy_by_depth.csv"), rows, test_depths, train_depths)
     _plot(os.path.join(args.output, "accuracy_by_depth.png"), rows, test_depths, max(train_depths))
+    training.remove_backup(args.output)  # every model is trained
     return metrics
 
 

@@ -11,18 +11,25 @@ The vector enters (`--conditioning`) as the initial state (`state`:
 h_0 = tanh(v W_h + b_h)), as an input at every step (`input`: x_t = v), or
 both. Metrics: free-running (self-fed) token accuracy and exact sequence
 match on all 40 (start, step) classes, for each conditioning.
+
+Training is crash-safe (`pipelines.training`): each conditioning's model is a
+stage with its own backup; kill a run and rerun the same command to reload
+the models already trained and resume the interrupted one from its last
+finished epoch (each epoch's batch order is a function of `(--seed, epoch)`).
 """
 
 import os
 
 import numpy as np
 
+from pipelines import training
 from pipelines.common import positive
-from pipelines.common import write_history
 
 DESCRIPTION = "One-to-many: vector -> digit sequence with output feedback (initial state vs input at every step)"
 
 CONDITIONINGS = ("state", "input", "both")
+#: `--strategy` values: this pipeline is not distributed.
+STRATEGIES = ("none",)
 STEPS = 4
 
 
@@ -77,9 +84,11 @@ def add_arguments(parser):
     parser.add_argument("--units", type=int, default=32, help="GRU units (default: %(default)s)")
     parser.add_argument("--length", type=int, default=8, help="sequence length (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=16, help="copies of the 40 classes per epoch (default: %(default)s)")
+    training.add_training_arguments(parser, STRATEGIES)
 
 
 def run(args):
+    training.check_arguments(args, STRATEGIES)
     conditionings = [c.strip() for c in args.conditioning.split(",") if c.strip()]
     if not conditionings or any(c not in CONDITIONINGS for c in conditionings):
         raise ValueError(f"`--conditioning` must be a subset of state,input,both. Received: {args.conditioning!r}")
@@ -91,17 +100,20 @@ def run(args):
         epochs = min(epochs, 2)
     vectors, sequences = progression_data(args.length, args.repeats)
     test_vectors, test_sequences = progression_data(args.length)
+    training.enable_determinism(args.seed)
+    epoch_batches, steps = training.array_epoch_batches(
+        ({"vector": vectors, "targets": sequences}, sequences), batch_size, args.seed)
     metrics = {"epochs": epochs, "length": args.length, "units": args.units, "conditioning": {}}
     for conditioning in conditionings:
         model = build_model(conditioning, args.units, args.length)
-        history = model.fit({"vector": vectors, "targets": sequences}, sequences, epochs=epochs,
-                            batch_size=batch_size, shuffle=True, verbose=2)
-        write_history(os.path.join(args.output, f"history_{conditioning}.csv"), history.history)
+        history = training.fit(model, epoch_batches, steps, epochs, args, stage=conditioning,
+                               history_path=os.path.join(args.output, f"history_{conditioning}.csv"))
         token, exact = free_running_scores(model, test_vectors, test_sequences)
         metrics["conditioning"][conditioning] = {
-            "final_teacher_forced_loss": float(history.history["loss"][-1]),
+            "final_teacher_forced_loss": float(history["loss"][-1]),
             "free_running_token_accuracy": token,
             "free_running_exact_match": exact,
         }
         print(f"{conditioning}: token accuracy {token:.3f}, exact match {exact:.3f}", flush=True)
+    training.remove_backup(args.output)  # every model is trained
     return metrics

