@@ -85,9 +85,10 @@ class Vocabulary:
         """Strings → ragged int32 ids (truncated to `max_length` tokens first)."""
         return encode(self.table, strings, self.level, max_length, add_start, add_end)
 
-    def decode(self, ids):
-        """int ids `(batch, length)` → strings, stopping at the end id."""
-        return decode(tf.constant(self.tokens), ids, self.level).numpy()
+    def decode(self, ids, source_tokens=None, attention=None):
+        """int ids `(batch, length)` → strings, stopping at the end id (see
+        `decode` for the optional unknown-word replacement)."""
+        return decode(tf.constant(self.tokens), ids, self.level, source_tokens, attention).numpy()
 
     def get_config(self):
         return {"tokens": self.tokens[len(RESERVED):], "level": self.level}
@@ -116,15 +117,43 @@ def encode(table, strings, level, max_length=None, add_start=False, add_end=Fals
     return ids
 
 
-def decode(token_strings, ids, level):
+def decode(token_strings, ids, level, source_tokens=None, attention=None):
     """ids `(batch, length)` → `tf.string` `(batch,)`: tokens before the first
-    end id, with padding, start and end dropped (OOV shows as `<unk>`)."""
+    end id, with padding, start and end dropped (OOV shows as `<unk>`).
+
+    Unknown-word replacement (Luong et al. 2015, "Addressing the Rare Word
+    Problem"): with `source_tokens` (`tf.string` `(batch, source_length)`,
+    padded with `""`) and the `(batch, length, source_length)` `attention` of
+    the search, each OOV output becomes the source token it attended to most
+    (it stays `<unk>` when that position holds no token, e.g. the end token).
+    """
     ids = tf.cast(ids, tf.int32)
     before_end = tf.math.cumsum(tf.cast(tf.equal(ids, END_ID), tf.int32), axis=1, exclusive=True) == 0
     keep = tf.logical_and(before_end, ids >= OOV_ID)
-    kept = tf.ragged.boolean_mask(ids, keep)
-    tokens = tf.ragged.map_flat_values(tf.gather, token_strings, kept)
-    return detokenize(tokens, level)
+    tokens = tf.gather(token_strings, ids)
+    if (source_tokens is None) != (attention is None):
+        raise ValueError("Unknown-word replacement needs both `source_tokens` and `attention`. "
+                         f"Received: source_tokens={'set' if source_tokens is not None else None}, "
+                         f"attention={'set' if attention is not None else None}")
+    if source_tokens is not None:
+        source_tokens = tf.convert_to_tensor(source_tokens, tf.string)
+        width = tf.shape(attention)[-1]
+        pad = tf.maximum(width - tf.shape(source_tokens)[1], 0)
+        source_tokens = tf.pad(source_tokens[:, :width], [[0, 0], [0, pad]], constant_values="")
+        position = tf.argmax(attention, axis=-1, output_type=tf.int32)
+        copied = tf.gather(source_tokens, position, batch_dims=1)
+        replace = tf.logical_and(tf.equal(ids, OOV_ID), tf.not_equal(copied, ""))
+        tokens = tf.where(replace, copied, tokens)
+    return detokenize(tf.ragged.boolean_mask(tokens, keep), level)
+
+
+def source_tokens(strings, level, max_length=None):
+    """`tf.string` `(batch, tokens)` of the (truncated) sources, `""`-padded:
+    the `source_tokens` of `decode`'s unknown-word replacement."""
+    tokens = tokenize(strings, level)
+    if max_length is not None:
+        tokens = tokens[:, :max_length]
+    return tokens.to_tensor("")
 
 
 def encode_pairs(sources, targets, source_vocab, target_vocab, max_source_length=None,

@@ -11,7 +11,9 @@ and `lengths` (generated tokens, end included). Tokenisation, vocabulary
 lookup (unknown tokens → OOV), truncation of sources to `max_source_length`
 tokens, search and detokenisation all run inside the graph, so the SavedModel
 loads with `tf.saved_model.load` where kerasrnn is not installed. An empty
-string translates like a source holding only the end token.
+string translates like a source holding only the end token. With
+`replace_unknown=True` (attention models) an `<unk>` output is replaced by the
+source token the decoder attended to most (Luong et al. 2015).
 """
 
 import keras
@@ -31,7 +33,7 @@ def _check_positive(name, value):
 
 
 def translate_fns(model, source_vocab, target_vocab, max_source_length, max_length,
-                  beam_width=4, length_penalty=0.0):
+                  beam_width=4, length_penalty=0.0, replace_unknown=False):
     """`(greedy_fn, beam_fn, tables)`: string batch → output dict functions.
 
     The functions use TensorFlow string ops around kerasrnn's searches; the
@@ -40,6 +42,9 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     _check_positive("max_source_length", max_source_length)
     _check_positive("max_length", max_length)
     _check_positive("beam_width", beam_width)
+    if replace_unknown and model.decoder.attention is None:
+        raise ValueError("`replace_unknown=True` copies through the attention weights; this model "
+                         "has no attention. Received: replace_unknown=True")
     source_table = translation.lookup_table(source_vocab.tokens)
     target_tokens = tf.constant(target_vocab.tokens)
 
@@ -48,30 +53,38 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
                                  max_source_length, add_end=True)
         return ids.to_tensor(0)
 
-    def outputs(ids, scores, lengths):
+    def outputs(ids, scores, lengths, sources, attention):
+        if replace_unknown:
+            tokens = translation.source_tokens(sources, source_vocab.level, max_source_length)
+            text = translation.decode(target_tokens, ids, target_vocab.level, tokens, attention)
+        else:
+            text = translation.decode(target_tokens, ids, target_vocab.level)
         return {
-            "translations": translation.decode(target_tokens, ids, target_vocab.level),
+            "translations": text,
             "scores": scores,
             "lengths": lengths,
         }
 
     def greedy(sources):
         result = greedy_search(model, source_ids(sources), max_length)
-        return outputs(result["ids"], result["scores"], result["lengths"])
+        return outputs(result["ids"], result["scores"], result["lengths"], sources,
+                       result["attention"])
 
     def beam(sources):
         result = beam_search(model, source_ids(sources), beam_width, max_length,
                              length_penalty=length_penalty)
-        return outputs(result["ids"][:, 0], result["scores"][:, 0], result["lengths"][:, 0])
+        attention = None if result["attention"] is None else result["attention"][:, 0]
+        return outputs(result["ids"][:, 0], result["scores"][:, 0], result["lengths"][:, 0], sources,
+                       attention)
 
     return greedy, beam, [source_table]
 
 
 def export_translator(path, model, source_vocab, target_vocab, max_source_length, max_length,
-                      beam_width=4, length_penalty=0.0):
+                      beam_width=4, length_penalty=0.0, replace_unknown=False):
     """Writes the SavedModel described in this module's docstring to `path`."""
     greedy, beam, tables = translate_fns(model, source_vocab, target_vocab, max_source_length,
-                                         max_length, beam_width, length_penalty)
+                                         max_length, beam_width, length_penalty, replace_unknown)
     archive = keras.export.ExportArchive()
     archive.track(model)
     for table in tables:

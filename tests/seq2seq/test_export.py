@@ -54,6 +54,24 @@ def test_vocabulary_encode_decode():
         translation.Vocabulary(["a"], "byte")
 
 
+def test_unknown_word_replacement():
+    words = translation.Vocabulary(["the", "king", "said"], "word")
+    unk, end, the, said = translation.OOV_ID, translation.END_ID, 4, 6
+    sources = ["the Pharaoh said", "Zerubbabel"]
+    source_tokens = translation.source_tokens(sources, "word", max_length=3)
+    assert source_tokens.numpy().tolist() == [[b"the", b"Pharaoh", b"said"], [b"Zerubbabel", b"", b""]]
+    ids = np.array([[the, unk, said, end], [unk, unk, end, 0]])
+    attention = np.zeros((2, 4, 4), "float32")  # source tokens + the end token
+    attention[0, :, 1] = 1.0  # row 0 attends to "Pharaoh"
+    attention[1, 0, 0] = 1.0  # "Zerubbabel"
+    attention[1, 1, 1] = 1.0  # the end token: nothing to copy, stays <unk>
+    decoded = words.decode(ids, source_tokens, attention)
+    assert list(decoded) == [b"the Pharaoh said", b"Zerubbabel <unk>"]
+    assert list(words.decode(ids)) == [b"the <unk> said", b"<unk> <unk>"]
+    with pytest.raises(ValueError, match="both"):
+        words.decode(ids, source_tokens)
+
+
 def test_exported_translate_runs_without_kerasrnn(tmp_path):
     model = _model()
     export_dir = os.path.join(str(tmp_path), "export")
@@ -86,3 +104,41 @@ def test_export_bad_arguments(tmp_path):
         export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 4, beam_width=0)
     with pytest.raises(ValueError, match="max_length=0"):
         export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 0)
+    no_attention = Seq2Seq(Encoder(len(SOURCE_VOCAB), 4, 6), Decoder(len(TARGET_VOCAB), 4, LSTMCell(6)))
+    with pytest.raises(ValueError, match="replace_unknown=True"):
+        export_translator(str(tmp_path), no_attention, SOURCE_VOCAB, TARGET_VOCAB, 4, 4,
+                          replace_unknown=True)
+
+
+def test_exported_unknown_word_replacement_matches_in_process(tmp_path):
+    # A target vocabulary without "c": the model's <unk> outputs are replaced
+    # by the attended source character, in the graph and in process alike.
+    import keras
+
+    keras.utils.set_random_seed(1)  # an initialisation whose attention peaks on source characters
+    target_vocab = translation.Vocabulary(list("abd "), "char")
+    model = Seq2Seq(Encoder(len(SOURCE_VOCAB), 4, 6, bidirectional=True),
+                    Decoder(len(target_vocab), 4, LSTMCell(12), attention=BahdanauAttention(5)))
+    model((np.ones((1, 3), "int32"), np.ones((1, 2), "int32")))
+    bias = model.decoder.output_layer.bias
+    bias.assign(np.where(np.arange(len(target_vocab)) == translation.OOV_ID, 3.0, 0.0).astype("float32"))
+    export_dir = os.path.join(str(tmp_path), "export")
+    export_translator(export_dir, model, SOURCE_VOCAB, target_vocab, MAX_SOURCE, MAX_LENGTH,
+                      beam_width=2, replace_unknown=True)
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(export_dir)
+    for name, search in (("translate", lambda ids: greedy_search(model, ids, MAX_LENGTH)),
+                         ("translate_beam", lambda ids: {
+                             k: (None if v is None else np.asarray(v)[:, 0])
+                             for k, v in beam_search(model, ids, 2, MAX_LENGTH).items()})):
+        got = [t.decode() for t in getattr(loaded, name)(tf.constant(SOURCES))["translations"].numpy()]
+        ids = SOURCE_VOCAB.encode(SOURCES, MAX_SOURCE, add_end=True).to_tensor().numpy()
+        result = search(ids)
+        tokens = translation.source_tokens(SOURCES, "char", MAX_SOURCE)
+        expected = [t.decode() for t in target_vocab.decode(np.asarray(result["ids"]), tokens,
+                                                            np.asarray(result["attention"]))]
+        assert got == expected, name
+        plain = [t.decode() for t in target_vocab.decode(np.asarray(result["ids"]))]
+        # Replacement happened: fewer <unk> than without it.
+        assert sum(t.count("<unk>") for t in got) < sum(t.count("<unk>") for t in plain), name
