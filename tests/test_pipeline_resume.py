@@ -98,15 +98,10 @@ def _start(argv, output, log):
 
 
 def _wait(process, log_path):
-    try:
-        process.wait(timeout=TIMEOUT)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    with open(log_path, encoding="utf-8") as f:
-        text = f.read()
-    assert process.returncode == 0, text[-3000:]
+    """The log of `process` once it has exited with status 0."""
+    returncode = process.wait(timeout=TIMEOUT)
+    text = log_path.read_text(encoding="utf-8")
+    assert returncode == 0, text[-3000:]
     return text
 
 
@@ -117,27 +112,31 @@ def kill_restart_and_reference(tmp_path, argv, epochs):
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     logs = {name: tmp_path / f"{name}.log" for name in ("reference", "killed", "restart")}
     metadata = resumed / "backup" / "training_metadata.json"
-    with open(logs["reference"], "w") as reference_log, open(logs["killed"], "w") as killed_log:
-        uninterrupted = _start(argv, reference, reference_log)
-        killed = _start(argv, resumed, killed_log)
-        try:
+    started = []
+    try:
+        with open(logs["reference"], "w") as reference_log, open(logs["killed"], "w") as killed_log:
+            uninterrupted = _start(argv, reference, reference_log)
+            killed = _start(argv, resumed, killed_log)
+            started += [uninterrupted, killed]
             deadline = time.monotonic() + TIMEOUT
             while not metadata.exists():
                 assert killed.poll() is None, logs["killed"].read_text()[-3000:]
                 assert time.monotonic() < deadline, "no backup was committed in time"
                 time.sleep(0.02)
             killed.send_signal(signal.SIGKILL)
-            killed.wait(timeout=60)
-        finally:
-            if killed.poll() is None:
-                killed.kill()
-                killed.wait()
-        assert killed.returncode == -signal.SIGKILL
+            assert killed.wait(timeout=60) == -signal.SIGKILL
         backed_up = json.loads(metadata.read_text())["epoch"]
         assert 1 <= backed_up < epochs and not (resumed / "metrics.json").exists()
         with open(logs["restart"], "w") as restart_log:
-            restart_text = _wait(_start(argv, resumed, restart_log), logs["restart"])
+            restart = _start(argv, resumed, restart_log)
+            started.append(restart)
+            restart_text = _wait(restart, logs["restart"])
         _wait(uninterrupted, logs["reference"])
+    finally:  # nothing left running after a failure
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert f"Resuming from the backup in {resumed / 'backup'} at epoch {backed_up + 1}/{epochs}" in restart_text
     assert f"epoch {backed_up}/{epochs} " not in restart_text  # at most the interrupted epoch is redone
     assert not (resumed / "backup").exists()
