@@ -56,8 +56,9 @@ def check_arguments(args):
     training.enable_determinism(args.seed)
 
 
-def build_model(source_vocab, target_vocab, args, attention):
-    """A `Seq2Seq`; `attention` is `"bahdanau"`, `"luong"` or `"none"`."""
+def build_model(source_vocab, target_vocab, args, attention, copy_attention=False):
+    """A `Seq2Seq`; `attention` is `"bahdanau"`, `"luong"` or `"none"`;
+    `copy_attention` needs one vocabulary for both sides."""
     bidirectional = not args.unidirectional
     encoder = Encoder(len(source_vocab), args.embedding_dim, args.units,
                       bidirectional=bidirectional, cell=args.cell)
@@ -69,7 +70,7 @@ def build_model(source_vocab, target_vocab, args, attention):
     else:
         mechanism = None
     decoder = Decoder(len(target_vocab), args.embedding_dim, CELLS[args.cell](units),
-                      attention=mechanism)
+                      attention=mechanism, copy_attention=copy_attention)
     model = Seq2Seq(encoder, decoder, name=f"seq2seq_{attention}")
     model.build(((None, None), (None, None)))  # so that a backup can be loaded before `fit`
     model.compile(
@@ -119,8 +120,13 @@ class Decoding:
         return np.concatenate(ids), attention
 
 
-def decode_strings(vocab, ids):
-    return [s.decode("utf-8") for s in vocab.decode(ids)]
+def decode_strings(vocab, ids, sources=None, attention=None, max_source_length=None):
+    """Output strings of id rows; with `sources` and `attention`, `<unk>`
+    outputs become the most-attended source token (as in the export)."""
+    if sources is None:
+        return [s.decode("utf-8") for s in vocab.decode(ids)]
+    tokens = translation.source_tokens(sources, vocab.level, max_source_length)
+    return [s.decode("utf-8") for s in vocab.decode(ids, tokens, np.asarray(attention))]
 
 
 def write_heatmaps(output, prefix, sources, source_vocab, target_vocab, source_ids, ids,
@@ -146,12 +152,13 @@ def write_heatmaps(output, prefix, sources, source_vocab, target_vocab, source_i
 
 
 def save_models(output, model, source_vocab, target_vocab, max_source_length, max_length,
-                beam_width, length_penalty, name="model"):
+                beam_width, length_penalty, name="model", replace_unknown=False):
     """`.keras` file of the training model and the `translate` SavedModel."""
     model.save(os.path.join(output, f"{name}.keras"))
     export_dir = os.path.join(output, "export")
     export_translator(export_dir, model, source_vocab, target_vocab, max_source_length,
-                      max_length, beam_width=beam_width, length_penalty=length_penalty)
+                      max_length, beam_width=beam_width, length_penalty=length_penalty,
+                      replace_unknown=replace_unknown)
     return export_dir
 
 

