@@ -444,7 +444,9 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, args, validation_data=Non
         return read_history(history_path)
     if initial_epoch:
         print(f"Resuming{what} from the backup in {directory} at epoch {initial_epoch + 1}/{epochs}", flush=True)
-    all_callbacks = [*callbacks, summary]
+    verbose = progress_verbose(getattr(args, "progress", "auto"))
+    # The progress bar (when on) ends its line before the summary prints.
+    all_callbacks = [*callbacks, *([keras.callbacks.ProgbarLogger()] if verbose else []), summary]
     if getattr(args, "logdir", None):
         logdir = args.logdir if stage is None else os.path.join(args.logdir, stage)
         logdir = logdir if chief else os.path.join(logdir, f"worker-{os.getpid()}")
@@ -459,7 +461,7 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, args, validation_data=Non
         validation_data=validation_data,
         callbacks=all_callbacks,
         shuffle=False,  # the order is `epoch_batches`'s
-        verbose=progress_verbose(getattr(args, "progress", "auto")),
+        verbose=verbose,
         **fit_options,
     )
     return read_history(history_path)
