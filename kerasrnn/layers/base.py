@@ -199,6 +199,27 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             z = z + self.input_bias
         return z
 
+    def input_projection_blocks(self, inputs, dropout_mask=None):
+        """`input_projection` of `(timesteps, batch, input_dim)` inputs as one
+        `(timesteps, batch, units)` tensor per gate (the layout of
+        `kerasrnn.ops.fused_rnn`)."""
+        masks = _split_masks(dropout_mask, self.gates)
+        kernels = ops.split(self.kernel, self.gates, axis=1)
+        biases = ops.split(self.input_bias, self.gates, axis=0) if self.use_bias else None
+        shape = ops.shape(inputs)
+        flat = {}
+        blocks = []
+        for g, (m, k) in enumerate(zip(masks, kernels)):
+            key = id(m)
+            if key not in flat:  # one masked copy of the inputs per distinct mask
+                x = inputs if m is None else inputs * m
+                flat[key] = ops.reshape(x, (-1, x.shape[-1]))
+            z = ops.matmul(flat[key], k)
+            if biases is not None:
+                z = z + biases[g]
+            blocks.append(ops.reshape(z, (shape[0], shape[1], self.units)))
+        return tuple(blocks)
+
     def recurrent_matmul(self, h, kernel, mask=None):
         """`h @ kernel`, with one recurrent-dropout mask per gate block."""
         if mask is None:
@@ -390,16 +411,15 @@ class RecurrentLayer(keras.layers.RNN):
             mask = None if mask is None else ops.flip(mask, axis=0)
         if dropout_mask is not None:
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
-        projected = cell.input_projection(x, dropout_mask)
-
         # The hand-written backward pass needs per-step stores; inference
         # (training=False) runs the plain fused loop, which stores nothing.
         kernel = None if self.unroll or not training else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
-            weights = tuple(ops.cast(w, projected.dtype) for w in kernel.weights(cell))
+            blocks = cell.input_projection_blocks(x, dropout_mask)
+            weights = tuple(ops.cast(w, blocks[0].dtype) for w in kernel.weights(cell))
             outputs, states = fused_rnn(
                 kernel,
-                projected,
+                blocks,
                 tuple(initial_state),
                 weights,
                 mask=None if mask is None else ops.expand_dims(mask, -1),
@@ -410,6 +430,7 @@ class RecurrentLayer(keras.layers.RNN):
             if not self.return_sequences:
                 outputs = ops.expand_dims(last_output, 0)
         else:
+            projected = cell.input_projection(x, dropout_mask)
 
             def step(projected_t, states):
                 return cell.recurrent_step(projected_t, list(states), recurrent_mask)

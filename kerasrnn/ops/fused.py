@@ -8,6 +8,14 @@ gate activations and the states), run a lean reverse loop that carries
 large matrix product over all steps, `H_prev^T @ dZ` — what cuDNN does, in
 `keras.ops`, so it also runs under XLA and on any device.
 
+Everything is kept in per-gate blocks of shape `(batch, units)`: the projected
+inputs arrive as one `(timesteps, batch, units)` tensor per gate, the step
+multiplies the state by each gate's block of the recurrent kernel, and the
+backward step multiplies each gate's gradient by that block's transpose and
+sums. On a CPU, concatenating and splitting along the last axis (what a
+`(batch, gates * units)` layout needs at every step, forward and backward)
+costs more than the extra small matrix products; blocks avoid it.
+
 A kernel describes one cell type (`forward` and `backward` of one step); the
 driver `fused_rnn` handles masks, outputs, initial/final states and the
 custom gradient. Kernels exist for the default activations (tanh/sigmoid) of
@@ -24,38 +32,35 @@ class LSTMKernel:
     """i, f, g, o = σ, σ, tanh, σ of `x W + b + h U`; c' = f c + i g; h' = o tanh(c')."""
 
     num_states = 2
+    blocks = 4
     prev_needed = (1,)  # c_{t-1}
-    cur_needed = (1,)  # c_t
+    cur_needed = ()
 
     def forward(self, xp_t, states, weights):
         h, c = states
-        (kernel,) = weights
-        z = xp_t + ops.matmul(h, kernel)
-        z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
-        i, f, o = ops.sigmoid(z_i), ops.sigmoid(z_f), ops.sigmoid(z_o)
-        g = ops.tanh(z_g)
+        u_i, u_f, u_g, u_o = weights[0]
+        x_i, x_f, x_g, x_o = xp_t
+        i = ops.sigmoid(x_i + ops.matmul(h, u_i))
+        f = ops.sigmoid(x_f + ops.matmul(h, u_f))
+        g = ops.tanh(x_g + ops.matmul(h, u_g))
+        o = ops.sigmoid(x_o + ops.matmul(h, u_o))
         c = f * c + i * g
-        h = o * ops.tanh(c)
-        return (h, c), (ops.concatenate([i, f, g, o], axis=-1),)
+        tanh_c = ops.tanh(c)
+        h = o * tanh_c
+        return (h, c), (i, f, g, o, tanh_c)
 
     def backward(self, d_new, saved, prev, cur, weights):
         dh, dc = d_new
-        (gates,) = saved
+        i, f, g, o, tanh_c = saved
         (c_prev,) = prev
-        (c,) = cur
-        i, f, g, o = ops.split(gates, 4, axis=-1)
-        tanh_c = ops.tanh(c)
         dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-        dz = ops.concatenate(
-            [
-                dc * g * i * (1.0 - i),
-                dc * c_prev * f * (1.0 - f),
-                dc * i * (1.0 - g * g),
-                dh * tanh_c * o * (1.0 - o),
-            ],
-            axis=-1,
+        dz = (
+            dc * g * i * (1.0 - i),
+            dc * c_prev * f * (1.0 - f),
+            dc * i * (1.0 - g * g),
+            dh * tanh_c * o * (1.0 - o),
         )
-        # (dxp, d(recurrent matmul output), direct grads of the previous states)
+        # (dxp, d(recurrent matmul outputs), direct grads of the previous states)
         return dz, dz, (None, dc * f)
 
     def weight_grads(self, d_kernel, d_rec):
@@ -69,35 +74,33 @@ class GRUKernel:
     """Keras's GRU with `reset_after=True`; weights are `(U, recurrent_bias)`."""
 
     num_states = 1
+    blocks = 3
     prev_needed = (0,)  # h_{t-1}
     cur_needed = ()
 
     def forward(self, xp_t, states, weights):
         (h,) = states
-        kernel, recurrent_bias = weights
-        rec = ops.matmul(h, kernel) + recurrent_bias
-        x_z, x_r, x_h = ops.split(xp_t, 3, axis=-1)
-        r_z, r_r, r_h = ops.split(rec, 3, axis=-1)
-        z = ops.sigmoid(x_z + r_z)
-        r = ops.sigmoid(x_r + r_r)
+        u_z, u_r, u_h = weights[0]
+        b_z, b_r, b_h = weights[1]
+        x_z, x_r, x_h = xp_t
+        z = ops.sigmoid(x_z + ops.matmul(h, u_z) + b_z)
+        r = ops.sigmoid(x_r + ops.matmul(h, u_r) + b_r)
+        r_h = ops.matmul(h, u_h) + b_h
         hh = ops.tanh(x_h + r * r_h)
         h = z * h + (1 - z) * hh
-        return (h,), (ops.concatenate([z, r, hh, r_h], axis=-1),)
+        return (h,), (z, r, hh, r_h)
 
     def backward(self, d_new, saved, prev, cur, weights):
         (dh,) = d_new
-        (stored,) = saved
+        z, r, hh, r_h = saved
         (h_prev,) = prev
-        z, r, hh, r_h = ops.split(stored, 4, axis=-1)
         da = dh * (1 - z) * (1.0 - hh * hh)
         dz = dh * (h_prev - hh) * z * (1.0 - z)
         dr = da * r_h * r * (1.0 - r)
-        dxp = ops.concatenate([dz, dr, da], axis=-1)
-        d_rec = ops.concatenate([dz, dr, da * r], axis=-1)
-        return dxp, d_rec, (dh * z,)
+        return (dz, dr, da), (dz, dr, da * r), (dh * z,)
 
     def weight_grads(self, d_kernel, d_rec):
-        return d_kernel, ops.sum(d_rec, axis=(0, 1))
+        return d_kernel, ops.concatenate([ops.sum(d, axis=(0, 1)) for d in d_rec], axis=0)
 
     def weights(self, cell):
         bias = cell.bias[1] if cell.use_bias else ops.zeros((3 * cell.units,), cell.compute_dtype)
@@ -108,18 +111,18 @@ class SimpleRNNKernel:
     """h' = tanh(x W + b + h U)."""
 
     num_states = 1
+    blocks = 1
     prev_needed = ()
     cur_needed = (0,)
 
     def forward(self, xp_t, states, weights):
-        (kernel,) = weights
-        h = ops.tanh(xp_t + ops.matmul(states[0], kernel))
+        h = ops.tanh(xp_t[0] + ops.matmul(states[0], weights[0][0]))
         return (h,), ()
 
     def backward(self, d_new, saved, prev, cur, weights):
         (h,) = cur
         da = d_new[0] * (1.0 - h * h)
-        return da, da, (None,)
+        return (da,), (da,), (None,)
 
     def weight_grads(self, d_kernel, d_rec):
         return (d_kernel,)
@@ -133,10 +136,13 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
 
     Args:
         kernel: One of `LSTMKernel()`, `GRUKernel()`, `SimpleRNNKernel()`.
-        xp: `(timesteps, batch, gates * units)`: `x W + input_bias` of every
-            step (already in processing order).
+        xp: Tuple of `kernel.blocks` tensors `(timesteps, batch, units)`, one
+            per gate: `x W_g + input_bias_g` of every step (already in
+            processing order).
         initial_states: Tuple of `(batch, units)` states; the first is `h`.
-        weights: Tuple of weight tensors; the first is the recurrent kernel.
+        weights: Tuple of weight tensors; the first is the recurrent kernel
+            `(units, blocks * units)`; every weight is split into its gate
+            blocks for the kernel.
         mask: Optional boolean `(timesteps, batch, 1)`. Masked steps keep the
             states and repeat the previous output (Keras semantics).
         zero_output_for_mask: Emit zeros instead at masked steps.
@@ -146,34 +152,40 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         `(outputs, final_states)` with `outputs` `(timesteps, batch, units)`.
     """
     n_states = kernel.num_states
+    n_blocks = kernel.blocks
     n_weights = len(weights)
-    dtype = xp.dtype
+    xp = tuple(xp)
+    if len(xp) != n_blocks:
+        raise ValueError(f"`xp` must hold {n_blocks} gate blocks. Received: {len(xp)}")
+    dtype = xp[0].dtype
     masked = mask is not None
     if masked:
         keep = ops.cast(mask, dtype)
         hold = 1.0 - keep
 
     @ops.custom_gradient
-    def run(xp, *args):
-        states0 = tuple(args[:n_states])
-        weights_ = tuple(args[n_states:])
+    def run(*args):
+        xp_ = tuple(args[:n_blocks])
+        states0 = tuple(args[n_blocks : n_blocks + n_states])
+        weights_ = tuple(args[n_blocks + n_states :])
+        blocks = tuple(tuple(ops.split(w, n_blocks, axis=-1)) for w in weights_)
 
         def step(carry, inputs):
             states = carry[:n_states]
             if masked:
                 xp_t, keep_t = inputs
-                new_states, saved = kernel.forward(xp_t, states, weights_)
+                new_states, saved = kernel.forward(xp_t, states, blocks)
                 h_new = new_states[0]
                 states = tuple(ops.where(keep_t > 0, n, s) for n, s in zip(new_states, states))
                 fill = ops.zeros_like(h_new) if zero_output_for_mask else carry[-1]
                 y = ops.where(keep_t > 0, h_new, fill)
                 return states + (y,), (y,) + states + tuple(saved)
-            new_states, saved = kernel.forward(inputs, states, weights_)
+            new_states, saved = kernel.forward(inputs, states, blocks)
             return tuple(new_states), tuple(new_states) + tuple(saved)
 
         init = states0 + ((ops.zeros_like(states0[0]),) if masked else ())
         carry, stacked = scan(
-            step, init, (xp, keep) if masked else xp, unroll=unroll, differentiable=False
+            step, init, (xp_, keep) if masked else xp_, unroll=unroll, differentiable=False
         )
         final_states = carry[:n_states]
         if masked:
@@ -188,57 +200,62 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         def grad(d_outputs, *d_finals):
             d_outputs = _zeros_if_none(d_outputs, outputs)
             d_finals = tuple(_zeros_if_none(d, s) for d, s in zip(d_finals, final_states))
-            kernel_t = ops.transpose(weights_[0])
+            kernel_t = tuple(ops.transpose(u) for u in blocks[0])
             prev_needed = tuple(prev_stacks[i] for i in kernel.prev_needed)
             cur_needed = tuple(state_stacks[i] for i in kernel.cur_needed)
-            n_prev, n_cur = len(prev_needed), len(cur_needed)
+            n_saved, n_prev, n_cur = len(saved_stacks), len(prev_needed), len(cur_needed)
 
             def back(carry, inputs):
                 d_states = carry[:n_states]
                 d_y, rest = inputs[0], inputs[1:]
-                saved = rest[: len(saved_stacks)]
-                rest = rest[len(saved_stacks) :]
-                prev, cur = rest[:n_prev], rest[n_prev : n_prev + n_cur]
+                saved = rest[:n_saved]
+                prev = rest[n_saved : n_saved + n_prev]
+                cur = rest[n_saved + n_prev : n_saved + n_prev + n_cur]
                 if masked:
-                    keep_t, hold_t = rest[n_prev + n_cur :]
+                    keep_t, hold_t = rest[n_saved + n_prev + n_cur :]
                     d_y = d_y + carry[-1]
                     d_new = (keep_t * (d_states[0] + d_y),) + tuple(keep_t * d for d in d_states[1:])
                 else:
                     d_new = (d_states[0] + d_y,) + tuple(d_states[1:])
-                dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, prev, cur, weights_)
-                through = ops.matmul(d_rec_t, kernel_t)
+                dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, prev, cur, blocks)
+                through = ops.matmul(d_rec_t[0], kernel_t[0])
+                for d, u_t in zip(d_rec_t[1:], kernel_t[1:]):
+                    through = through + ops.matmul(d, u_t)
                 d_prev = (through if d_prev[0] is None else d_prev[0] + through,) + tuple(d_prev[1:])
                 d_prev = tuple(
                     ops.zeros_like(d_states[i]) if d is None else d for i, d in enumerate(d_prev)
                 )
+                ys = tuple(dxp_t) + _distinct(d_rec_t, dxp_t)
                 if masked:
                     d_prev = tuple(d + hold_t * ds for d, ds in zip(d_prev, d_states))
                     d_y_carry = ops.zeros_like(d_y) if zero_output_for_mask else hold_t * d_y
-                    return d_prev + (d_y_carry,), _grad_outputs(dxp_t, d_rec_t)
-                return d_prev, _grad_outputs(dxp_t, d_rec_t)
+                    return d_prev + (d_y_carry,), ys
+                return d_prev, ys
 
             xs = (d_outputs,) + tuple(saved_stacks) + prev_needed + cur_needed
             if masked:
                 xs = xs + (keep, hold)
             init = d_finals + ((ops.zeros_like(d_finals[0]),) if masked else ())
             carry, grads = scan(back, init, xs, unroll=unroll, reverse=True, differentiable=False)
-            dxp, d_rec = grads if len(grads) == 2 else (grads[0], grads[0])
-            h_prev = ops.reshape(prev_stacks[0], (-1, prev_stacks[0].shape[-1]))
-            d_rec_2d = ops.reshape(d_rec, (-1, d_rec.shape[-1]))
-            d_kernel = ops.matmul(ops.transpose(h_prev), d_rec_2d)
+            dxp = tuple(grads[:n_blocks])
+            d_rec = tuple(grads[n_blocks:]) or dxp
+            h_prev = ops.transpose(ops.reshape(prev_stacks[0], (-1, prev_stacks[0].shape[-1])))
+            d_kernel = ops.concatenate(
+                [ops.matmul(h_prev, ops.reshape(d, (-1, d.shape[-1]))) for d in d_rec], axis=-1
+            )
             d_weights = kernel.weight_grads(d_kernel, d_rec)
             assert len(d_weights) == n_weights
-            return (dxp,) + tuple(carry[:n_states]) + tuple(d_weights)
+            return dxp + tuple(carry[:n_states]) + tuple(d_weights)
 
         return (outputs,) + tuple(final_states), grad
 
-    results = run(xp, *initial_states, *weights)
+    results = run(*xp, *initial_states, *weights)
     return results[0], list(results[1:])
 
 
-def _grad_outputs(dxp_t, d_rec_t):
-    # LSTM and SimpleRNN return the same tensor twice: stack it once.
-    return (dxp_t,) if d_rec_t is dxp_t else (dxp_t, d_rec_t)
+def _distinct(d_rec, dxp):
+    # LSTM and SimpleRNN return the same tensors twice: stack them once.
+    return () if all(a is b for a, b in zip(d_rec, dxp)) else tuple(d_rec)
 
 
 def _zeros_if_none(d, like):
