@@ -23,9 +23,30 @@ custom gradient. Kernels exist for the default activations (tanh/sigmoid) of
 automatic differentiation of the same fused forward loop.
 """
 
+import keras
 from keras import ops
 
 from kerasrnn.ops.scan import scan
+
+
+def sigmoid_grad(y, dy):
+    """`dy * y * (1 - y)`, the gradient through `y = sigmoid(x)`: one fused
+    op on TensorFlow (`SigmoidGrad`, also under XLA), three elsewhere."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.raw_ops.SigmoidGrad(y=y, dy=dy)
+    return dy * y * (1.0 - y)
+
+
+def tanh_grad(y, dy):
+    """`dy * (1 - y**2)`, the gradient through `y = tanh(x)` (`TanhGrad` on
+    TensorFlow)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.raw_ops.TanhGrad(y=y, dy=dy)
+    return dy * (1.0 - y * y)
 
 
 class LSTMKernel:
@@ -53,12 +74,12 @@ class LSTMKernel:
         dh, dc = d_new
         i, f, g, o, tanh_c = saved
         (c_prev,) = prev
-        dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+        dc = dc + tanh_grad(tanh_c, dh * o)
         dz = (
-            dc * g * i * (1.0 - i),
-            dc * c_prev * f * (1.0 - f),
-            dc * i * (1.0 - g * g),
-            dh * tanh_c * o * (1.0 - o),
+            sigmoid_grad(i, dc * g),
+            sigmoid_grad(f, dc * c_prev),
+            tanh_grad(g, dc * i),
+            sigmoid_grad(o, dh * tanh_c),
         )
         # (dxp, d(recurrent matmul outputs), direct grads of the previous states)
         return dz, dz, (None, dc * f)
@@ -94,9 +115,9 @@ class GRUKernel:
         (dh,) = d_new
         z, r, hh, r_h = saved
         (h_prev,) = prev
-        da = dh * (1 - z) * (1.0 - hh * hh)
-        dz = dh * (h_prev - hh) * z * (1.0 - z)
-        dr = da * r_h * r * (1.0 - r)
+        da = tanh_grad(hh, dh * (1 - z))
+        dz = sigmoid_grad(z, dh * (h_prev - hh))
+        dr = sigmoid_grad(r, da * r_h)
         return (dz, dr, da), (dz, dr, da * r), (dh * z,)
 
     def weight_grads(self, d_kernel, d_rec):
@@ -121,7 +142,7 @@ class SimpleRNNKernel:
 
     def backward(self, d_new, saved, prev, cur, weights):
         (h,) = cur
-        da = d_new[0] * (1.0 - h * h)
+        da = tanh_grad(h, d_new[0])
         return (da,), (da,), (None,)
 
     def weight_grads(self, d_kernel, d_rec):
