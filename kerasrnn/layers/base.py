@@ -290,10 +290,13 @@ class RecurrentLayer(keras.layers.RNN):
     attribute and written to the layer's config, exactly as for Keras's
     `LSTM`/`GRU`/`SimpleRNN`.
 
-    The fused path (`fast_path=True`, the default) projects the inputs of all
-    time steps with one matrix product, then runs only `recurrent_step` in the
-    loop; `fast_path=False` drives `cell.call` step by step through Keras's
-    generic loop. Both give the same numbers.
+    The fused path (`fast_path=True`, the default) is taken in training: it
+    projects the inputs of all time steps with one matrix product per gate,
+    then runs only the recurrence in the loop (with a hand-written backward
+    pass for the default configurations). Inference (`training=False`), and
+    everything with `fast_path=False`, drives `cell.call` step by step through
+    Keras's generic loop, which measured as fast as Keras's own layers in
+    inference. All paths give the same numbers.
     """
 
     cell_class = None
@@ -395,7 +398,11 @@ class RecurrentLayer(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
-        if not self.fast_path:
+        if not self.fast_path or not training:
+            # Inference runs Keras's step loop with this cell: measured on CPU
+            # it matches Keras, while the hoisted-projection loop was up to
+            # 2.5x slower (Keras's loop overlaps the next steps' input
+            # products with the current step; see benchmarks/rnn_speed.py).
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         cell = self.cell
         dropout_mask, recurrent_mask = cell.step_dropout_masks(
@@ -411,9 +418,7 @@ class RecurrentLayer(keras.layers.RNN):
             mask = None if mask is None else ops.flip(mask, axis=0)
         if dropout_mask is not None:
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
-        # The hand-written backward pass needs per-step stores; inference
-        # (training=False) runs the plain fused loop, which stores nothing.
-        kernel = None if self.unroll or not training else cell.fused_kernel(recurrent_mask)
+        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
             blocks = cell.input_projection_blocks(x, dropout_mask)
             weights = tuple(ops.cast(w, blocks[0].dtype) for w in kernel.weights(cell))
@@ -456,14 +461,11 @@ class RecurrentLayer(keras.layers.RNN):
         """Which loop a call takes: `"fused_bptt"` (training: fused loop with
         the hand-written backward pass — default activations, no peepholes, no
         recurrent dropout while training, GRU `reset_after=True`, no `unroll`),
-        `"fused_autodiff"` (fused loop, automatic differentiation if a
-        gradient is taken; also every inference call, which stores nothing for
-        a backward pass) or `"generic"` (`fast_path=False`: Keras's
-        step-by-step loop)."""
-        if not self.fast_path:
+        `"fused_autodiff"` (training in other configurations: the fused loop,
+        differentiated automatically) or `"generic"` (Keras's step-by-step
+        loop driving this layer's cell: inference, and `fast_path=False`)."""
+        if not self.fast_path or not training:
             return "generic"
-        if not training:
-            return "fused_autodiff"
         rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
         if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
             return "fused_autodiff"
