@@ -18,6 +18,7 @@ projection.png (PCA of chosen words).
 
 import json
 import os
+import shutil
 import time
 
 from pipelines.common import budget_settings
@@ -52,6 +53,8 @@ def add_arguments(parser):
     parser.add_argument("--window", type=int, default=None, help="context window (default: 5)")
     parser.add_argument("--negative", type=int, default=None, help="negative samples (default: 5)")
     parser.add_argument("--min-count", type=int, default=None, help="minimum word frequency (default: 3)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="delete an existing checkpoint in the run directory and start over")
     parser.add_argument("--workers", type=int, default=1,
                         help="training threads (default: %(default)s). gensim under-counts the loss with more than one "
                         "(its worker threads overwrite each other's sums), so the per-epoch loss is exact only with 1")
@@ -115,6 +118,13 @@ def run(args):
           f"dim {settings['vector_size']}, {settings['epochs']} epochs, {args.workers} worker(s)")
 
     logger = embeddings.EpochLogger()
+    # Crash-safe: the model is checkpointed after every epoch and a rerun of
+    # the same command continues from there (bit-identical with --workers 1).
+    checkpoint_dir = os.path.join(args.output, "backup")
+    if args.fresh:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    elif os.path.exists(checkpoint_dir):
+        print(f"Resuming from the checkpoint in {checkpoint_dir}")
     start = time.perf_counter()
     kv = embeddings.train_word2vec(
         sentences,
@@ -127,6 +137,7 @@ def run(args):
         workers=args.workers,
         seed=args.seed,
         logger=logger,
+        checkpoint_dir=checkpoint_dir,
     )
     seconds = time.perf_counter() - start
 

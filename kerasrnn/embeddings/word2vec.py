@@ -49,6 +49,7 @@ class EpochLogger(CallbackAny2Vec):
     def __init__(self, log=print):
         self.log = log
         self.epochs = []
+        self.total_epochs = None  # set when training runs one epoch per `train()` call
         self._start = None
 
     def on_epoch_begin(self, model):
@@ -69,7 +70,7 @@ class EpochLogger(CallbackAny2Vec):
         self.epochs.append(record)
         if self.log is not None:
             self.log(
-                f"word2vec epoch {record['epoch']}/{model.epochs}: {seconds:.2f} s, "
+                f"word2vec epoch {record['epoch']}/{self.total_epochs or model.epochs}: {seconds:.2f} s, "
                 f"{record['words_per_second']:,.0f} words/s, loss {record['loss']:,.1f}"
             )
 
@@ -134,6 +135,7 @@ def train_word2vec(
     sample=1e-3,
     encoding="utf-8",
     logger=None,
+    checkpoint_dir=None,
 ):
     """Trains Word2Vec on `corpus` and returns its `KeyedVectors`.
 
@@ -152,6 +154,13 @@ def train_word2vec(
         sample: Down-sampling threshold of frequent words.
         encoding: Encoding of a text file corpus.
         logger: An `EpochLogger` to fill (a printing one if `None`).
+        checkpoint_dir: Crash-safe training: the model is saved here after
+            every epoch (one `train()` call per epoch, with the learning rate
+            decaying linearly over all epochs as in a single call), and a
+            run that finds a checkpoint continues after its last epoch — with
+            `workers=1`, bit-identical to an uninterrupted run. The directory
+            is deleted when training completes. A checkpoint that cannot be
+            read raises a `ValueError` saying so.
 
     Raises:
         ValueError: an empty corpus, no word reaching `min_count`, or an
@@ -193,6 +202,8 @@ def train_word2vec(
             f"No word occurs `min_count` times in the corpus ({total} tokens). "
             f"Received: min_count={min_count}"
         )
+    if checkpoint_dir is not None:
+        return _train_with_checkpoints(model, sentences, epochs, logger, os.fspath(checkpoint_dir))
     model.train(
         sentences,
         total_examples=model.corpus_count,
@@ -201,6 +212,53 @@ def train_word2vec(
         compute_loss=True,
         callbacks=[logger],
     )
+    return model.wv
+
+
+def _train_with_checkpoints(model, sentences, epochs, logger, directory):
+    import json
+    import shutil
+
+    meta_path = os.path.join(directory, "progress.json")
+    alpha, min_alpha = model.alpha, model.min_alpha
+    first = 0
+    if os.path.exists(meta_path):
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                progress = json.load(f)
+            first = int(progress["epoch"])
+            model = Word2Vec.load(os.path.join(directory, progress["model"]))
+        except Exception as error:  # bad JSON, missing/truncated model file...
+            raise ValueError(f"The Word2Vec checkpoint in {directory} cannot be read ({type(error).__name__}: "
+                             f"{str(error)[:200]}); delete it or rerun with --fresh to start over") from None
+        logger.epochs = list(progress["logger_epochs"])
+    logger.total_epochs = epochs
+    for epoch in range(first, epochs):
+        model.train(
+            sentences,
+            total_examples=model.corpus_count,
+            total_words=model.corpus_total_words,
+            epochs=1,
+            start_alpha=alpha - (alpha - min_alpha) * epoch / epochs,
+            end_alpha=alpha - (alpha - min_alpha) * (epoch + 1) / epochs,
+            compute_loss=True,
+            callbacks=[logger],
+        )
+        # The model (with its random state) under a new name, then the
+        # progress file that points at it: a kill leaves the last pair whole.
+        os.makedirs(directory, exist_ok=True)
+        name = f"word2vec-{epoch + 1}.model"
+        model.save(os.path.join(directory, name))
+        tmp = meta_path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"epoch": epoch + 1, "model": name, "logger_epochs": logger.epochs}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, meta_path)
+        for old in os.listdir(directory):
+            if old.startswith("word2vec-") and not old.startswith(name):
+                os.remove(os.path.join(directory, old))
+    shutil.rmtree(directory, ignore_errors=True)
     return model.wv
 
 

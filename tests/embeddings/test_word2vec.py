@@ -95,3 +95,45 @@ def test_projector_files(tmp_path):
     words = open(metadata_path, encoding="utf-8").read().splitlines()
     assert vectors.shape == (5, 8) and words == kv.index_to_key[:5]
     np.testing.assert_allclose(vectors, kv.vectors[:5], atol=1e-5)
+
+
+class _Crash(Exception):
+    pass
+
+
+class _CrashingLogger(EpochLogger):
+    """Raises when epoch `at` ends (before its checkpoint is written)."""
+
+    def __init__(self, at):
+        super().__init__(log=None)
+        self.at = at
+
+    def on_epoch_end(self, model):
+        super().on_epoch_end(model)
+        if len(self.epochs) == self.at:
+            raise _Crash()
+
+
+def test_checkpointed_training_resumes_bit_identically(tmp_path):
+    kwargs = dict(vector_size=8, min_count=1, epochs=4, workers=1, seed=3)
+    whole = EpochLogger(None)
+    expected = train_word2vec(TEXTS, logger=whole, checkpoint_dir=tmp_path / "a", **kwargs)
+    assert not (tmp_path / "a").exists()  # removed once training completes
+    with pytest.raises(_Crash):
+        train_word2vec(TEXTS, logger=_CrashingLogger(at=3), checkpoint_dir=tmp_path / "b", **kwargs)
+    assert (tmp_path / "b" / "progress.json").exists()  # epochs 1-2 saved; epoch 3 lost
+    resumed_logger = EpochLogger(None)
+    resumed = train_word2vec(TEXTS, logger=resumed_logger, checkpoint_dir=tmp_path / "b", **kwargs)
+    np.testing.assert_array_equal(resumed.vectors, expected.vectors)
+    assert [r["epoch"] for r in resumed_logger.epochs] == [1, 2, 3, 4]
+    assert [r["loss"] for r in resumed_logger.epochs] == [r["loss"] for r in whole.epochs]
+    # Epoch by epoch, the learning rate decays as in one call: close to it.
+    single = train_word2vec(TEXTS, logger=EpochLogger(None), **kwargs)
+    np.testing.assert_allclose(single.vectors, expected.vectors, atol=0.05)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    (tmp_path / "progress.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="cannot be read.*--fresh"):
+        train_word2vec(TEXTS, vector_size=8, min_count=1, epochs=2, workers=1, logger=EpochLogger(None),
+                       checkpoint_dir=tmp_path)

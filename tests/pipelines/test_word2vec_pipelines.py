@@ -39,6 +39,17 @@ def test_word2vec_quick(tmp_path):
     assert open(os.path.join(out, "projection.png"), "rb").read(4) == b"\x89PNG"
     with open(os.path.join(out, "history.csv"), encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 2
+    assert not os.path.exists(os.path.join(out, "backup"))  # the checkpoint goes once training completes
+
+
+def test_word2vec_corrupt_checkpoint_and_fresh(tmp_path, capsys):
+    out = tmp_path / "w2v"
+    (out / "backup").mkdir(parents=True)
+    (out / "backup" / "progress.json").write_text('{"epoch": 1, "model": "missing.model"}', encoding="utf-8")
+    assert run_cli("word2vec", "--quick", "--output", str(out), "--workers", "1") == 2
+    assert "--fresh" in capsys.readouterr().err
+    assert run_cli("word2vec", "--quick", "--output", str(out), "--workers", "1", "--fresh") == 0
+    assert [e["epoch"] for e in read_metrics(str(out))["epochs"]] == [1, 2]
 
 
 def test_word2vec_bad_text_files(tmp_path, capsys):
