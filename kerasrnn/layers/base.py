@@ -401,7 +401,7 @@ class RecurrentLayer(keras.layers.RNN):
         if not self.fast_path or not training:
             # Inference runs Keras's step loop with this cell: measured on CPU
             # it matches Keras, while the hoisted-projection loop was up to
-            # 2.5x slower (Keras's loop overlaps the next steps' input
+            # 2.6x slower (Keras's loop overlaps the next steps' input
             # products with the current step; see benchmarks/rnn_speed.py).
             return super().inner_loop(sequences, initial_state, mask=mask, training=training)
         cell = self.cell
