@@ -53,10 +53,15 @@ def add_training_arguments(parser, strategies=STRATEGIES):
         help_text = f"{' | '.join(strategies)}: this pipeline supports only these (default: none)"
     parser.add_argument("--strategy", default="none", help=help_text)
     parser.add_argument("--logdir", default=None, help="write TensorBoard logs here (default: off)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="delete an existing backup in the run directory and start over")
+    add_fresh_argument(parser)
     parser.add_argument("--progress", choices=("auto", "bar", "none"), default="auto",
                         help="Keras progress bars: auto (only on a terminal), bar, none (default: auto)")
+
+
+def add_fresh_argument(parser):
+    """`--fresh`: delete the run directory's backup and start over."""
+    parser.add_argument("--fresh", action="store_true",
+                        help="delete an existing backup in the run directory and start over")
 
 
 def check_strategy(name):

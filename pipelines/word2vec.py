@@ -18,9 +18,9 @@ projection.png (PCA of chosen words).
 
 import json
 import os
-import shutil
 import time
 
+from pipelines import training
 from pipelines.common import budget_settings
 from pipelines.common import positive
 from pipelines.common import write_history
@@ -53,8 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--window", type=int, default=None, help="context window (default: 5)")
     parser.add_argument("--negative", type=int, default=None, help="negative samples (default: 5)")
     parser.add_argument("--min-count", type=int, default=None, help="minimum word frequency (default: 3)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="delete an existing checkpoint in the run directory and start over")
+    training.add_fresh_argument(parser)
     parser.add_argument("--workers", type=int, default=1,
                         help="training threads (default: %(default)s). gensim under-counts the loss with more than one "
                         "(its worker threads overwrite each other's sums), so the per-epoch loss is exact only with 1")
@@ -120,9 +119,9 @@ def run(args):
     logger = embeddings.EpochLogger()
     # Crash-safe: the model is checkpointed after every epoch and a rerun of
     # the same command continues from there (bit-identical with --workers 1).
-    checkpoint_dir = os.path.join(args.output, "backup")
+    checkpoint_dir = training.backup_dir(args.output)
     if args.fresh:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        training.remove_backup(args.output)
     elif os.path.exists(checkpoint_dir):
         print(f"Resuming from the checkpoint in {checkpoint_dir}")
     start = time.perf_counter()

@@ -466,7 +466,7 @@ class RecurrentLayer(keras.layers.RNN):
         loop driving this layer's cell: inference, and `fast_path=False`)."""
         if not self.fast_path or not training:
             return "generic"
-        rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
+        rec_dropout = 0.0 < self.cell.recurrent_dropout < 1.0
         if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
             return "fused_autodiff"
         return "fused_bptt"
