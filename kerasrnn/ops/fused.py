@@ -54,8 +54,6 @@ class LSTMKernel:
 
     num_states = 2
     blocks = 4
-    prev_needed = (1,)  # c_{t-1}
-    cur_needed = ()
 
     def forward(self, xp_t, states, weights):
         h, c = states
@@ -68,12 +66,11 @@ class LSTMKernel:
         c = f * c + i * g
         tanh_c = ops.tanh(c)
         h = o * tanh_c
-        return (h, c), (i, f, g, o, tanh_c)
+        return (h, c), (i, f, g, o, tanh_c, states[1])
 
-    def backward(self, d_new, saved, prev, cur, weights):
+    def backward(self, d_new, saved, weights):
         dh, dc = d_new
-        i, f, g, o, tanh_c = saved
-        (c_prev,) = prev
+        i, f, g, o, tanh_c, c_prev = saved
         dc = dc + tanh_grad(tanh_c, dh * o)
         dz = (
             sigmoid_grad(i, dc * g),
@@ -96,8 +93,6 @@ class GRUKernel:
 
     num_states = 1
     blocks = 3
-    prev_needed = (0,)  # h_{t-1}
-    cur_needed = ()
 
     def forward(self, xp_t, states, weights):
         (h,) = states
@@ -108,13 +103,12 @@ class GRUKernel:
         r = ops.sigmoid(x_r + ops.matmul(h, u_r) + b_r)
         r_h = ops.matmul(h, u_h) + b_h
         hh = ops.tanh(x_h + r * r_h)
-        h = z * h + (1 - z) * hh
-        return (h,), (z, r, hh, r_h)
+        h_new = z * h + (1 - z) * hh
+        return (h_new,), (z, r, hh, r_h, h)
 
-    def backward(self, d_new, saved, prev, cur, weights):
+    def backward(self, d_new, saved, weights):
         (dh,) = d_new
-        z, r, hh, r_h = saved
-        (h_prev,) = prev
+        z, r, hh, r_h, h_prev = saved
         da = tanh_grad(hh, dh * (1 - z))
         dz = sigmoid_grad(z, dh * (h_prev - hh))
         dr = sigmoid_grad(r, da * r_h)
@@ -133,15 +127,13 @@ class SimpleRNNKernel:
 
     num_states = 1
     blocks = 1
-    prev_needed = ()
-    cur_needed = (0,)
 
     def forward(self, xp_t, states, weights):
         h = ops.tanh(xp_t[0] + ops.matmul(states[0], weights[0][0]))
-        return (h,), ()
+        return (h,), (h,)
 
-    def backward(self, d_new, saved, prev, cur, weights):
-        (h,) = cur
+    def backward(self, d_new, saved, weights):
+        (h,) = saved
         da = tanh_grad(h, d_new[0])
         return (da,), (da,), (None,)
 
@@ -200,45 +192,33 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                 states = tuple(ops.where(keep_t > 0, n, s) for n, s in zip(new_states, states))
                 fill = ops.zeros_like(h_new) if zero_output_for_mask else carry[-1]
                 y = ops.where(keep_t > 0, h_new, fill)
-                return states + (y,), (y,) + states + tuple(saved)
+                return states + (y,), (y, states[0]) + tuple(saved)
             new_states, saved = kernel.forward(inputs, states, blocks)
-            return tuple(new_states), tuple(new_states) + tuple(saved)
+            return tuple(new_states), (new_states[0],) + tuple(saved)
 
         init = states0 + ((ops.zeros_like(states0[0]),) if masked else ())
-        carry, stacked = scan(
-            step, init, (xp_, keep) if masked else xp_, unroll=unroll, differentiable=False
-        )
+        n_stacked = 2 if masked else 1
+        carry, ys = scan(step, init, (xp_, keep) if masked else xp_, unroll=unroll, differentiable=False)
         final_states = carry[:n_states]
-        if masked:
-            outputs, state_stacks, saved_stacks = stacked[0], stacked[1 : 1 + n_states], stacked[1 + n_states :]
-        else:
-            outputs, state_stacks, saved_stacks = stacked[0], stacked[:n_states], stacked[n_states:]
-        prev_stacks = tuple(
-            ops.concatenate([ops.expand_dims(s0, 0), s[:-1]], axis=0)
-            for s0, s in zip(states0, state_stacks)
-        )
+        outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
+        h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)
 
         def grad(d_outputs, *d_finals):
             d_outputs = _zeros_if_none(d_outputs, outputs)
             d_finals = tuple(_zeros_if_none(d, s) for d, s in zip(d_finals, final_states))
             kernel_t = tuple(ops.transpose(u) for u in blocks[0])
-            prev_needed = tuple(prev_stacks[i] for i in kernel.prev_needed)
-            cur_needed = tuple(state_stacks[i] for i in kernel.cur_needed)
-            n_saved, n_prev, n_cur = len(saved_stacks), len(prev_needed), len(cur_needed)
+            n_saved = len(saved_stacks)
 
             def back(carry, inputs):
                 d_states = carry[:n_states]
-                d_y, rest = inputs[0], inputs[1:]
-                saved = rest[:n_saved]
-                prev = rest[n_saved : n_saved + n_prev]
-                cur = rest[n_saved + n_prev : n_saved + n_prev + n_cur]
+                d_y, saved = inputs[0], inputs[1 : 1 + n_saved]
                 if masked:
-                    keep_t, hold_t = rest[n_saved + n_prev + n_cur :]
+                    keep_t, hold_t = inputs[1 + n_saved :]
                     d_y = d_y + carry[-1]
                     d_new = (keep_t * (d_states[0] + d_y),) + tuple(keep_t * d for d in d_states[1:])
                 else:
                     d_new = (d_states[0] + d_y,) + tuple(d_states[1:])
-                dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, prev, cur, blocks)
+                dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, blocks)
                 through = ops.matmul(d_rec_t[0], kernel_t[0])
                 for d, u_t in zip(d_rec_t[1:], kernel_t[1:]):
                     through = through + ops.matmul(d, u_t)
@@ -253,16 +233,16 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                     return d_prev + (d_y_carry,), ys
                 return d_prev, ys
 
-            xs = (d_outputs,) + tuple(saved_stacks) + prev_needed + cur_needed
+            xs = (d_outputs,) + saved_stacks
             if masked:
                 xs = xs + (keep, hold)
             init = d_finals + ((ops.zeros_like(d_finals[0]),) if masked else ())
             carry, grads = scan(back, init, xs, unroll=unroll, reverse=True, differentiable=False)
             dxp = tuple(grads[:n_blocks])
             d_rec = tuple(grads[n_blocks:]) or dxp
-            h_prev = ops.transpose(ops.reshape(prev_stacks[0], (-1, prev_stacks[0].shape[-1])))
+            h_prev_t = ops.transpose(ops.reshape(h_prev, (-1, h_prev.shape[-1])))
             d_kernel = ops.concatenate(
-                [ops.matmul(h_prev, ops.reshape(d, (-1, d.shape[-1]))) for d in d_rec], axis=-1
+                [ops.matmul(h_prev_t, ops.reshape(d, (-1, d.shape[-1]))) for d in d_rec], axis=-1
             )
             d_weights = kernel.weight_grads(d_kernel, d_rec)
             assert len(d_weights) == n_weights
