@@ -167,6 +167,51 @@ def test_mixed_precision_policies(policy):
         keras.config.set_dtype_policy("float32")
 
 
+def test_half_precision_recurrence_runs_in_float32_under_xla_on_cpu():
+    import tensorflow as tf
+
+    from kerasrnn.layers.base import recurrence_dtype
+
+    assert recurrence_dtype("bfloat16") == "bfloat16"  # not traced for XLA
+    seen = []
+
+    @tf.function(jit_compile=True)
+    def probe():
+        seen.extend([recurrence_dtype("bfloat16"), recurrence_dtype("float16"), recurrence_dtype("float32")])
+        return tf.constant(0)
+
+    probe()
+    assert seen == ["float32", "float32", "float32"]
+
+    x = tf.constant(np.random.RandomState(1).randn(3, 6, 5).astype("float32"))
+    results = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        keras.config.set_dtype_policy(policy)
+        try:
+            layer = L.LSTM(4, return_sequences=True, seed=3)
+            layer.build(x.shape)
+            if policy != "float32":
+                layer.set_weights(results["float32"][2])
+
+            @tf.function(jit_compile=True)
+            def train_step(layer=layer):
+                with tf.GradientTape() as tape:
+                    out = layer(x, training=True)
+                    loss = tf.reduce_sum(tf.cast(out, "float32") ** 2)
+                return out, tape.gradient(loss, layer.trainable_variables)
+
+            out, grads = train_step()
+            results[policy] = (out, grads, layer.get_weights())
+        finally:
+            keras.config.set_dtype_policy("float32")
+    out, grads, _ = results["mixed_bfloat16"]
+    assert out.dtype == tf.bfloat16  # cast back to the layer's compute dtype
+    ref_out, ref_grads, _ = results["float32"]
+    np.testing.assert_allclose(np.asarray(tf.cast(out, "float32")), ref_out, atol=2e-2)
+    for g, ref in zip(grads, ref_grads):
+        np.testing.assert_allclose(g, ref, atol=5e-2 * np.abs(ref).max())
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda: L.LSTM(0), r"`units` must be a positive integer. Received: units=0"),
     (lambda: L.GRU(-3), r"units=-3"),
