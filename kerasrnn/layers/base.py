@@ -205,7 +205,7 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         `kerasrnn.ops.fused_rnn`)."""
         masks = _split_masks(dropout_mask, self.gates)
         kernels = ops.split(self.kernel, self.gates, axis=1)
-        biases = ops.split(self.input_bias, self.gates, axis=0) if self.use_bias else None
+        biases = ops.split(self.fused_input_bias, self.gates, axis=0) if self.use_bias else None
         shape = ops.shape(inputs)
         flat = {}
         blocks = []
@@ -219,6 +219,11 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
                 z = z + biases[g]
             blocks.append(ops.reshape(z, (shape[0], shape[1], self.units)))
         return tuple(blocks)
+
+    @property
+    def fused_input_bias(self):
+        """The bias `input_projection_blocks` adds (default: `input_bias`)."""
+        return self.input_bias
 
     def recurrent_matmul(self, h, kernel, mask=None):
         """`h @ kernel`, with one recurrent-dropout mask per gate block."""
@@ -437,7 +442,10 @@ class RecurrentLayer(keras.layers.RNN):
             if loop_dtype != dtype:
                 outputs = ops.cast(outputs, dtype)
                 states = [ops.cast(s, dtype) for s in states]
-            last_output = outputs[-1]
+            # Unmasked, the last output is the final `h`; taking it from the
+            # states spares the backward loop a per-step output gradient
+            # when the sequence is not returned.
+            last_output = outputs[-1] if mask is not None else states[0]
             if not self.return_sequences:
                 outputs = ops.expand_dims(last_output, 0)
         else:
@@ -461,7 +469,7 @@ class RecurrentLayer(keras.layers.RNN):
         return last_output, ops.moveaxis(outputs, 0, 1), states
 
     #: Time steps per iteration of the fused loop (partial unrolling).
-    loop_unroll = 1
+    loop_unroll = 4
 
     def loop_implementation(self, training=False):
         """Which loop a call takes: `"fused_bptt"` (training: fused loop with

@@ -87,6 +87,15 @@ class GRUCell(RecurrentCell):
     def input_bias(self):
         return self.bias[0] if self.reset_after else self.bias
 
+    @property
+    def fused_input_bias(self):
+        if not self.reset_after:
+            return self.input_bias
+        # The fused loop (`GRUKernel`) takes the update and reset gates'
+        # recurrent biases with the input bias: two fewer adds per step.
+        rec = self.bias[1]
+        return self.bias[0] + ops.concatenate([rec[: 2 * self.units], ops.zeros_like(rec[2 * self.units :])])
+
     def fused_kernel(self, recurrent_mask=None):
         if (
             recurrent_mask is None

@@ -54,6 +54,7 @@ class LSTMKernel:
 
     num_states = 2
     blocks = 4
+    num_saved = 6  # i, f, g, o, tanh(c), c_{t-1}
 
     def forward(self, xp_t, states, weights):
         h, c = states
@@ -93,14 +94,17 @@ class GRUKernel:
 
     num_states = 1
     blocks = 3
+    num_saved = 5  # z, r, hh, r_h, h_{t-1}
 
     def forward(self, xp_t, states, weights):
         (h,) = states
         u_z, u_r, u_h = weights[0]
-        b_z, b_r, b_h = weights[1]
+        b_h = weights[1][2]
         x_z, x_r, x_h = xp_t
-        z = ops.sigmoid(x_z + ops.matmul(h, u_z) + b_z)
-        r = ops.sigmoid(x_r + ops.matmul(h, u_r) + b_r)
+        # The update and reset gates' recurrent biases are in `x_z`, `x_r`
+        # (`GRUCell.fused_input_bias`); only the candidate's stays here.
+        z = ops.sigmoid(x_z + ops.matmul(h, u_z))
+        r = ops.sigmoid(x_r + ops.matmul(h, u_r))
         r_h = ops.matmul(h, u_h) + b_h
         hh = ops.tanh(x_h + r * r_h)
         h_new = z * h + (1 - z) * hh
@@ -115,7 +119,10 @@ class GRUKernel:
         return (dz, dr, da), (dz, dr, da * r), (dh * z,)
 
     def weight_grads(self, d_kernel, d_rec):
-        return d_kernel, ops.concatenate([ops.sum(d, axis=(0, 1)) for d in d_rec], axis=0)
+        # Gates z and r get their recurrent-bias gradient through the input
+        # projection they were folded into; this use of the bias feeds b_h only.
+        d_h = ops.sum(d_rec[2], axis=(0, 1))
+        return d_kernel, ops.concatenate([ops.zeros_like(d_h), ops.zeros_like(d_h), d_h], axis=0)
 
     def weights(self, cell):
         bias = cell.bias[1] if cell.use_bias else ops.zeros((3 * cell.units,), cell.compute_dtype)
@@ -127,6 +134,7 @@ class SimpleRNNKernel:
 
     num_states = 1
     blocks = 1
+    num_saved = 1  # h_t
 
     def forward(self, xp_t, states, weights):
         h = ops.tanh(xp_t[0] + ops.matmul(states[0], weights[0][0]))
@@ -198,26 +206,43 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
 
         init = states0 + ((ops.zeros_like(states0[0]),) if masked else ())
         n_stacked = 2 if masked else 1
-        carry, ys = scan(step, init, (xp_, keep) if masked else xp_, unroll=unroll, differentiable=False)
+        # The outputs and `h` (for the recurrent-kernel gradient) are stacked;
+        # what only the backward loop reads stays in per-step buffers, which
+        # it reads in place (on TensorFlow; saves a copy of each).
+        carry, ys = scan(
+            step,
+            init,
+            (xp_, keep) if masked else xp_,
+            unroll=unroll,
+            differentiable=False,
+            stack=(True,) * n_stacked + (False,) * kernel.num_saved,
+        )
         final_states = carry[:n_states]
         outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
-        h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)
 
         def grad(d_outputs, *d_finals):
-            d_outputs = _zeros_if_none(d_outputs, outputs)
+            # `d_outputs` is None when only the final states are used (a layer
+            # without `return_sequences` returns its final `h`): then the
+            # backward loop has no per-step output gradient to read.
             d_finals = tuple(_zeros_if_none(d, s) for d, s in zip(d_finals, final_states))
             kernel_t = tuple(ops.transpose(u) for u in blocks[0])
             n_saved = len(saved_stacks)
 
+            has_dy = d_outputs is not None
+
             def back(carry, inputs):
                 d_states = carry[:n_states]
-                d_y, saved = inputs[0], inputs[1 : 1 + n_saved]
+                if has_dy:
+                    d_y, inputs = inputs[0], inputs[1:]
+                saved = inputs[:n_saved]
                 if masked:
-                    keep_t, hold_t = inputs[1 + n_saved :]
-                    d_y = d_y + carry[-1]
+                    keep_t, hold_t = inputs[n_saved:]
+                    d_y = d_y + carry[-1] if has_dy else carry[-1]
                     d_new = (keep_t * (d_states[0] + d_y),) + tuple(keep_t * d for d in d_states[1:])
-                else:
+                elif has_dy:
                     d_new = (d_states[0] + d_y,) + tuple(d_states[1:])
+                else:
+                    d_new = d_states
                 dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, blocks)
                 through = ops.matmul(d_rec_t[0], kernel_t[0])
                 for d, u_t in zip(d_rec_t[1:], kernel_t[1:]):
@@ -233,16 +258,22 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                     return d_prev + (d_y_carry,), ys
                 return d_prev, ys
 
-            xs = (d_outputs,) + saved_stacks
+            xs = ((d_outputs,) if has_dy else ()) + saved_stacks
             if masked:
                 xs = xs + (keep, hold)
             init = d_finals + ((ops.zeros_like(d_finals[0]),) if masked else ())
             carry, grads = scan(back, init, xs, unroll=unroll, reverse=True, differentiable=False)
             dxp = tuple(grads[:n_blocks])
             d_rec = tuple(grads[n_blocks:]) or dxp
-            h_prev_t = ops.transpose(ops.reshape(h_prev, (-1, h_prev.shape[-1])))
+            # sum_t h_{t-1}^T dZ_t without concatenating h_0 to the stack of h.
+            h_rest = ops.transpose(ops.reshape(h_states[:-1], (-1, h_states.shape[-1])))
+            h_first = ops.transpose(states0[0])
             d_kernel = ops.concatenate(
-                [ops.matmul(h_prev_t, ops.reshape(d, (-1, d.shape[-1]))) for d in d_rec], axis=-1
+                [
+                    ops.matmul(h_rest, ops.reshape(d[1:], (-1, d.shape[-1]))) + ops.matmul(h_first, d[0])
+                    for d in d_rec
+                ],
+                axis=-1,
             )
             d_weights = kernel.weight_grads(d_kernel, d_rec)
             assert len(d_weights) == n_weights

@@ -15,7 +15,7 @@ from keras import ops
 from keras import tree
 
 
-def scan(f, init, xs, unroll=1, reverse=False, differentiable=True):
+def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
     """Loops `f` over the leading axis of `xs`, threading a carry.
 
     Args:
@@ -29,6 +29,12 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True):
         differentiable: Whether gradients will flow through the loop. When
             `False` (a loop inside a custom gradient), steps read `xs[t]`
             directly instead of first copying `xs` into per-step buffers.
+            Such a loop also accepts, among `xs`, per-step buffers returned
+            unstacked by another `scan` (see `stack`) and reads them in place.
+        stack: Optional sequence of booleans, one per flattened `y`: `False`
+            leaves that output unstacked on TensorFlow (its `TensorArray` of
+            per-step tensors, for a later non-differentiable `scan` to read
+            without a copy). Other backends and unrolled loops always stack.
 
     Returns:
         `(final_carry, ys)` where `ys` stacks the per-step `y` along axis 0, or
@@ -41,6 +47,9 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True):
             f"`unroll` must be a positive integer or a boolean. Received: unroll={unroll}"
         )
     xs_flat = tree.flatten(xs)
+    if not differentiable and _any_buffer(xs_flat):
+        # Unstacked buffers exist only on TensorFlow: read them in its loop.
+        return _tf_scan(f, init, xs, unroll or 1, reverse, differentiable, stack)
     length = xs_flat[0].shape[0]
     if unroll == 0 or (length is not None and length <= max(unroll, 1) and unroll > 1):
         if length is None:
@@ -50,7 +59,7 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True):
             )
         return _python_scan(f, init, xs, length, reverse)
     if keras.backend.backend() == "tensorflow":
-        return _tf_scan(f, init, xs, unroll, reverse, differentiable)
+        return _tf_scan(f, init, xs, unroll, reverse, differentiable, stack)
     return _generic_scan(f, init, xs, unroll, reverse)
 
 
@@ -82,12 +91,26 @@ def _generic_scan(f, init, xs, unroll, reverse):
     return ops.scan(f, init, xs, unroll=unroll)
 
 
-def _tf_scan(f, init, xs, unroll, reverse, differentiable):
+def _any_buffer(xs_flat):
+    if keras.backend.backend() != "tensorflow":
+        return False
     import tensorflow as tf
 
-    xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
-    static_length = xs_flat[0].shape[0]
-    length = static_length if static_length is not None else tf.shape(xs_flat[0])[0]
+    return any(isinstance(x, tf.TensorArray) for x in xs_flat)
+
+
+def _tf_scan(f, init, xs, unroll, reverse, differentiable, stack=None):
+    import tensorflow as tf
+
+    xs_flat = [x if isinstance(x, tf.TensorArray) else tf.convert_to_tensor(x) for x in tree.flatten(xs)]
+    # The length comes from the tensors (buffers, if any, match it).
+    first = next((x for x in xs_flat if not isinstance(x, tf.TensorArray)), None)
+    if first is None:
+        length = xs_flat[0].size()
+        static_length = tf.get_static_value(length)
+    else:
+        static_length = first.shape[0]
+        length = static_length if static_length is not None else tf.shape(first)[0]
 
     def index(t):
         return length - 1 - t if reverse else t
@@ -106,9 +129,12 @@ def _tf_scan(f, init, xs, unroll, reverse, differentiable):
     else:
 
         def read(t):
-            # A strided slice of the leading axis: no copy, unlike `tf.gather`.
+            # A strided slice of the leading axis (unlike `tf.gather`, no
+            # copy), or the step's tensor of an unstacked buffer.
             i = index(t)
-            return tree.pack_sequence_as(xs, [x[i] for x in xs_flat])
+            return tree.pack_sequence_as(
+                xs, [x.read(i) if isinstance(x, tf.TensorArray) else x[i] for x in xs_flat]
+            )
 
     # Step 0 runs outside the loop: it fixes the structure, dtypes and shapes
     # of `y`, which the output TensorArrays need.
@@ -168,7 +194,10 @@ def _tf_scan(f, init, xs, unroll, reverse, differentiable):
     if not has_ys:
         return carry, None
     ys_flat = []
-    for ta in y_arrays:
+    for k, ta in enumerate(y_arrays):
+        if stack is not None and not stack[k]:
+            ys_flat.append(ta)
+            continue
         stacked = ta.stack()
         stacked.set_shape(tf.TensorShape([static_length]).concatenate(stacked.shape[1:]))
         ys_flat.append(stacked)

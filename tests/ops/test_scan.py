@@ -87,3 +87,42 @@ def test_rnn_masked_steps_repeat_output_and_keep_state():
     np.testing.assert_allclose(np.asarray(last)[:, 0], [20, 30])
     _, zero_outputs, _ = rnn(step, x, [np.zeros((2, 1), "float32")], mask=mask, zero_output_for_mask=True)
     np.testing.assert_allclose(np.asarray(zero_outputs)[..., 0], [[10, 0, 20, 0], [0, 10, 20, 30]])
+
+
+@pytest.mark.parametrize("unroll", [1, 3])
+def test_unstacked_outputs_are_read_in_place_by_a_later_loop(unroll):
+    xs = tf.constant(np.random.RandomState(2).randn(7, 3).astype("float32"))
+
+    def forward(carry, x):
+        carry = carry + x
+        return carry, (carry, carry * 3.0)
+
+    def backward(carry, inputs):
+        stacked, buffered = inputs
+        return carry + stacked - buffered, carry * 1.0
+
+    @tf.function
+    def run(stack):
+        _, (kept, other) = scan(forward, tf.zeros(3), xs, unroll=unroll, differentiable=False, stack=stack)
+        carry, ys = scan(backward, tf.zeros(3), (kept, other), unroll=unroll, reverse=True, differentiable=False)
+        return isinstance(other, tf.TensorArray), carry, ys
+
+    unstacked, carry, ys = run((True, False))
+    assert unstacked  # the second output stayed a per-step buffer
+    stacked, carry_ref, ys_ref = run(None)
+    assert not stacked
+    np.testing.assert_allclose(carry, carry_ref)
+    np.testing.assert_allclose(ys, ys_ref)
+    cumulative = np.cumsum(xs.numpy(), axis=0)
+    np.testing.assert_allclose(carry, -2.0 * cumulative.sum(0), rtol=1e-5)
+
+
+def test_loop_over_buffers_only_takes_their_length():
+    @tf.function
+    def run():
+        xs = tf.reshape(tf.range(10.0), (5, 2))
+        _, buffered = scan(lambda c, x: (c, x * 2.0), tf.zeros(()), xs, differentiable=False, stack=(False,))
+        total, _ = scan(lambda c, x: (c + tf.reduce_sum(x), None), tf.zeros(()), buffered, differentiable=False)
+        return total
+
+    assert float(run()) == 90.0
