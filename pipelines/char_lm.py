@@ -220,7 +220,7 @@ def check_text_length(length, seq_length, validation_fraction):
     return train_chars, validation_chars
 
 
-def compile_model(model, learning_rate, clipnorm=1.0):
+def compile_model(model, learning_rate, clipnorm=1.0, jit_compile="auto"):
     """Adam with global gradient clipping; sparse cross-entropy on logits.
 
     A constant rate: within the default budget the model is still improving
@@ -234,6 +234,7 @@ def compile_model(model, learning_rate, clipnorm=1.0):
         optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm or None),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["sparse_categorical_accuracy"],
+        jit_compile=jit_compile,
     )
     return model
 
@@ -384,7 +385,7 @@ def run(args):
         )
         model = build_model(*shape)
         train_windows = count_windows(train_chars, seq_length + 1, seq_length)
-    compile_model(model, settings["learning_rate"], settings["clipnorm"])
+    compile_model(model, settings["learning_rate"], settings["clipnorm"], training.jit_compile(args))
     from kerasrnn.callbacks import GradientNormHistory
 
     # Gradient norm of the loss on one fixed validation batch, every epoch

@@ -274,7 +274,8 @@ def run(args):
 
     with strategy.scope():
         model = build_model(window, horizon, args.cell, settings["units"])
-        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse", metrics=["mae"])
+        model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse", metrics=["mae"],
+                      jit_compile=training.jit_compile(args))
     epoch_batches, steps = epoch_batches_fn(x_train, y_train, settings["batch_size"], args.seed)
     start = time.perf_counter()
     history = training.fit(model, epoch_batches, steps, settings["epochs"], args,

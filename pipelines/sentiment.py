@@ -329,7 +329,8 @@ def run(args):
                       f"({coverage['fraction']:.1%}); the rest and [UNK] start random")
             model = build_classifier(vocabulary_size, embedding, settings["units"], args.cell)
             model.compile(
-                optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"]
+                optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"],
+                jit_compile=training.jit_compile(args),
             )
             print(f"-- {variant} embeddings, seed {seed}")
             # The same batch order (a function of the seed and the epoch) for every variant.

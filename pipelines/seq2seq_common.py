@@ -77,6 +77,7 @@ def build_model(source_vocab, target_vocab, args, attention, copy_attention=Fals
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
         metrics=[MaskedTokenAccuracy()],
+        jit_compile=training.jit_compile(args),
     )
     return model
 

@@ -40,13 +40,16 @@ STRATEGIES = ("none", "mirrored", "multi-worker")
 BACKUP = "backup"
 METADATA = "training_metadata.json"
 LEGACY_WEIGHTS = "latest.weights.h5"
+#: `--jit-compile` values and what `model.compile(jit_compile=...)` gets.
+JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
 
 
-def add_training_arguments(parser, strategies=STRATEGIES):
-    """Adds `--strategy`, `--logdir`, `--fresh` and `--progress`.
+def add_training_arguments(parser, strategies=STRATEGIES, jit_compile="auto"):
+    """Adds `--strategy`, `--logdir`, `--fresh`, `--progress` and `--jit-compile`.
 
     `strategies` are the values this pipeline supports; `check_arguments`
-    rejects the others with a clear error."""
+    rejects the others with a clear error. `jit_compile` is the pipeline's
+    default for `--jit-compile` (see `jit_compile`)."""
     if tuple(strategies) == STRATEGIES:
         help_text = "none | mirrored (all local devices) | multi-worker (TF_CONFIG) (default: none)"
     else:
@@ -56,6 +59,14 @@ def add_training_arguments(parser, strategies=STRATEGIES):
     add_fresh_argument(parser)
     parser.add_argument("--progress", choices=("auto", "bar", "none"), default="auto",
                         help="Keras progress bars: auto (only on a terminal), bar, none (default: auto)")
+    parser.add_argument("--jit-compile", choices=JIT_COMPILE, default=jit_compile,
+                        help="XLA-compile the training step: on, off, or auto (Keras's choice, which is off "
+                             "on a machine without a GPU) (default: %(default)s)")
+
+
+def jit_compile(args):
+    """The `jit_compile` argument of `model.compile` for `--jit-compile`."""
+    return JIT_COMPILE[getattr(args, "jit_compile", "auto")]
 
 
 def add_fresh_argument(parser):

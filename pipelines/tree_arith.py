@@ -72,7 +72,7 @@ def _check_args(args):
     return models, _depths("train-depths", args.train_depths), _depths("test-depths", args.test_depths)
 
 
-def build_model(kind, units, learning_rate):
+def build_model(kind, units, learning_rate, jit_compile="auto"):
     """A compiled model: `[tokens, left, right]` -> value logits (10)."""
     import keras
 
@@ -95,6 +95,7 @@ def build_model(kind, units, learning_rate):
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
     return model
 
@@ -123,7 +124,7 @@ def run(args):
                "test_size": test_size, "units": units, "epochs": epochs, "models": {}}
     epoch_batches, steps = training.array_epoch_batches((_inputs(train), train["values"]), batch_size, args.seed)
     for kind in models:
-        model = build_model(kind, units, args.learning_rate)
+        model = build_model(kind, units, args.learning_rate, training.jit_compile(args))
         start = time.perf_counter()
         history = training.fit(
             model, epoch_batches, steps, epochs, args, validation_data=(_inputs(val), val["values"]),

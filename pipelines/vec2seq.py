@@ -42,7 +42,7 @@ def progression_data(length, repeats=1):
     return vectors, sequences.astype("int32")
 
 
-def build_model(conditioning, units, length, learning_rate=1e-2):
+def build_model(conditioning, units, length, learning_rate=1e-2, jit_compile="auto"):
     """`[vector, targets]` -> `(batch, length, 10)` probabilities."""
     import keras
 
@@ -68,7 +68,7 @@ def build_model(conditioning, units, length, learning_rate=1e-2):
     )
     probabilities = generator(steps, targets=targets, initial_state=initial_state)
     model = keras.Model({"vector": vector, "targets": targets}, probabilities, name=f"vec2seq_{conditioning}")
-    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy")
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy", jit_compile=jit_compile)
     return model
 
 
@@ -105,7 +105,7 @@ def run(args):
         ({"vector": vectors, "targets": sequences}, sequences), batch_size, args.seed)
     metrics = {"epochs": epochs, "length": args.length, "units": args.units, "conditioning": {}}
     for conditioning in conditionings:
-        model = build_model(conditioning, args.units, args.length)
+        model = build_model(conditioning, args.units, args.length, jit_compile=training.jit_compile(args))
         history = training.fit(model, epoch_batches, steps, epochs, args, stage=conditioning,
                                history_path=os.path.join(args.output, f"history_{conditioning}.csv"))
         token, exact = free_running_scores(model, test_vectors, test_sequences)

@@ -130,6 +130,11 @@ def write(memory, weights, erase, add):
     Returns:
         `(batch, N, M)` new memory.
     """
+    if weights.shape[1] == 1:
+        # One write head (the usual case): no product over heads, whose
+        # gradient is costly, and outer products instead of an einsum.
+        w = ops.expand_dims(weights[:, 0], -1)
+        return memory * (1.0 - w * erase[:, 0:1]) + w * add[:, 0:1]
     w = ops.expand_dims(weights, -1)
     keep = ops.prod(1.0 - w * ops.expand_dims(erase, 2), axis=1)
     return memory * keep + ops.einsum("bhn,bhm->bnm", weights, add)

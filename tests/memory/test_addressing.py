@@ -135,10 +135,11 @@ def test_content_addressing_is_safe_for_zero_keys_zero_memory_and_huge_beta():
     np.testing.assert_allclose(w, np.eye(N)[None, 1:2], atol=1e-6)
 
 
-def test_read_and_write_match_numpy():
-    memory, w, w_write = rand(B, N, M), simplex(B, 1, N), simplex(B, H, N)
+@pytest.mark.parametrize("heads", [1, H])  # one write head takes its own path
+def test_read_and_write_match_numpy(heads):
+    memory, w, w_write = rand(B, N, M), simplex(B, 1, N), simplex(B, heads, N)
     np.testing.assert_allclose(addressing.read(memory, w), np.einsum("bhn,bnm->bhm", w, memory), atol=1e-5)
-    erase, add = RNG.uniform(size=(B, H, M)).astype("float32"), rand(B, H, M)
+    erase, add = RNG.uniform(size=(B, heads, M)).astype("float32"), rand(B, heads, M)
     np.testing.assert_allclose(addressing.write(memory, w_write, erase, add), np_write(memory, w_write, erase, add), atol=1e-5)
 
 

@@ -64,3 +64,23 @@ def test_bad_option_is_a_clear_error(tmp_path):
     result = run_pipeline("ntm-copy", "--quick", "--memory-size", "0", "--output", str(tmp_path / "run"))
     assert result.returncode == 2
     assert "error: `--memory-size` must be a positive integer" in result.stderr and "memory-size=0" in result.stderr
+
+
+def test_jit_compile_option_defaults_and_values():
+    import argparse
+
+    from pipelines import load
+    from pipelines import training
+
+    def parse(name, *argv):
+        parser = argparse.ArgumentParser()
+        load(name).add_arguments(parser)
+        return parser.parse_args(list(argv))
+
+    # NTM pipelines compile with XLA by default; the others leave it to Keras.
+    assert training.jit_compile(parse("ntm-copy")) is True
+    assert training.jit_compile(parse("ntm-sort", "--jit-compile", "off")) is False
+    assert training.jit_compile(parse("char-lm")) == "auto"
+    assert training.jit_compile(parse("forecast", "--jit-compile", "on")) is True
+    with pytest.raises(SystemExit):
+        parse("ntm-copy", "--jit-compile", "yes")
