@@ -362,7 +362,7 @@ def run(args):
     from kerasrnn.plots import BITS_PER_NAT
     from kerasrnn.plots import learning_curves
 
-    training.enable_determinism(settings["seed"])
+    training.enable_determinism(settings["seed"], training.jit_compile(args))
     vocabulary = build_vocabulary(text[:train_chars])
     shape = (len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
     callbacks = []

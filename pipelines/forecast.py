@@ -259,7 +259,7 @@ def run(args):
     import keras
 
     strategy = training.make_strategy(args.strategy)
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
     scaler = series.RelativeScaler().fit(values[:val_start])
     train_origins = series.origins_between(0, val_start, window, horizon)
     val_origins = series.origins_between(val_start, test_start, window, horizon)

@@ -252,7 +252,7 @@ def run_task(args, spec):
     config = dict(sorted(vars(args).items()), pipeline=f"ntm-{spec.name}")
     write_json(os.path.join(out, "config.json"), config)
 
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
     epoch_batches = epoch_batches_fn(spec, options, args.batch_size, args.steps_per_epoch, args.seed)
     eval_rng = np.random.default_rng(args.seed + 1_000_003)
     valid = spec.batch_fn(eval_rng, args.eval_size, **options)
@@ -294,6 +294,9 @@ def run_task(args, spec):
         "task": spec.name,
         "model": args.model,
         "parameters": int(model.count_params()),
+        # Whether the training step really ran under XLA (Keras turns it off
+        # silently for models it deems unsupported).
+        "xla": bool(model.jit_compile),
         "training_sequences": int(seen[-1]),
         "training_seconds_after_first_batch": round(throughput.seconds, 2),
         "sequences_per_second": round(max(throughput.batches - 1, 0) * args.batch_size

@@ -301,7 +301,7 @@ def run(args):
     from kerasrnn import embeddings
 
     data = _load_data(args, settings)
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
     curves = {v: [] for v in settings["variants"]}
     history_columns, runs, coverages, w2v_info = {}, {}, [], {}
     keep = None

@@ -53,7 +53,7 @@ def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional
 def check_arguments(args):
     """Validates the training options and turns on op determinism."""
     training.check_arguments(args, STRATEGIES)
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
 
 
 def build_model(source_vocab, target_vocab, args, attention, copy_attention=False):

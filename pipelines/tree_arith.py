@@ -114,7 +114,7 @@ def run(args):
     if args.quick:
         epochs, train_size, test_size, units = min(epochs, 2), 256, 32, 8
         test_depths = [d for d in test_depths if d <= 4] or test_depths[:1]
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
     train = generate_expressions(train_size, train_depths, seed=args.seed)
     val = generate_expressions(max(test_size, 64), train_depths, seed=args.seed + 1)
     tests = {d: generate_expressions(test_size, [d], seed=args.seed + 100 + d) for d in test_depths}

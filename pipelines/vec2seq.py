@@ -100,7 +100,7 @@ def run(args):
         epochs = min(epochs, 2)
     vectors, sequences = progression_data(args.length, args.repeats)
     test_vectors, test_sequences = progression_data(args.length)
-    training.enable_determinism(args.seed)
+    training.enable_determinism(args.seed, training.jit_compile(args))
     epoch_batches, steps = training.array_epoch_batches(
         ({"vector": vectors, "targets": sequences}, sequences), batch_size, args.seed)
     metrics = {"epochs": epochs, "length": args.length, "units": args.units, "conditioning": {}}
