@@ -219,6 +219,7 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         )
         final_states = carry[:n_states]
         outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
+        h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)
 
         def grad(d_outputs, *d_finals):
             # `d_outputs` is None when only the final states are used (a layer
@@ -265,15 +266,10 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             carry, grads = scan(back, init, xs, unroll=unroll, reverse=True, differentiable=False)
             dxp = tuple(grads[:n_blocks])
             d_rec = tuple(grads[n_blocks:]) or dxp
-            # sum_t h_{t-1}^T dZ_t without concatenating h_0 to the stack of h.
-            h_rest = ops.transpose(ops.reshape(h_states[:-1], (-1, h_states.shape[-1])))
-            h_first = ops.transpose(states0[0])
+            # sum_t h_{t-1}^T dZ_t, one matrix product per gate over all steps.
+            h_prev_t = ops.transpose(ops.reshape(h_prev, (-1, h_prev.shape[-1])))
             d_kernel = ops.concatenate(
-                [
-                    ops.matmul(h_rest, ops.reshape(d[1:], (-1, d.shape[-1]))) + ops.matmul(h_first, d[0])
-                    for d in d_rec
-                ],
-                axis=-1,
+                [ops.matmul(h_prev_t, ops.reshape(d, (-1, d.shape[-1]))) for d in d_rec], axis=-1
             )
             d_weights = kernel.weight_grads(d_kernel, d_rec)
             assert len(d_weights) == n_weights
