@@ -425,6 +425,7 @@ class RecurrentLayer(keras.layers.RNN):
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
         kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
+            xla = in_xla_context()
             blocks = cell.input_projection_blocks(x, dropout_mask)
             dtype = blocks[0].dtype
             loop_dtype = recurrence_dtype(dtype)
@@ -438,7 +439,8 @@ class RecurrentLayer(keras.layers.RNN):
                 mask=None if mask is None else ops.expand_dims(mask, -1),
                 zero_output_for_mask=self.zero_output_for_mask,
                 # Under XLA one step per iteration measured faster.
-                unroll=1 if in_xla_context() else self.loop_unroll,
+                unroll=1 if xla else self.loop_unroll,
+                concat_matmul=xla and kernel.xla_concat_matmul,
             )
             if loop_dtype != dtype:
                 outputs = ops.cast(outputs, dtype)
