@@ -67,6 +67,9 @@ def add_ntm_arguments(parser):
                         help="adam (lr 1e-3) or rmsprop (lr 1e-4, momentum 0.9); default adam")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
+    parser.add_argument("--lr-schedule", default=None, metavar="EPOCH:LR[,EPOCH:LR...]",
+                        help="learning-rate drops: after EPOCH epochs train with LR (e.g. 60:3e-4,100:1e-4); "
+                             "a function of the epoch, so resumed runs follow it too")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
@@ -131,6 +134,44 @@ def _resolve(args, spec):
         raise ValueError(f"`--learning-rate` must be positive. Received: learning_rate={args.learning_rate!r}")
     if not args.clip_norm > 0:
         raise ValueError(f"`--clip-norm` must be positive. Received: clip_norm={args.clip_norm!r}")
+    parse_lr_schedule(args.lr_schedule)
+
+
+def parse_lr_schedule(text):
+    """`"60:3e-4,100:1e-4"` -> `[(60, 3e-4), (100, 1e-4)]`: after `EPOCH`
+    epochs the learning rate is `LR`. Epochs must increase, rates be
+    positive; anything else is a `ValueError` naming `--lr-schedule`."""
+    if text is None:
+        return []
+    steps = []
+    for part in str(text).split(","):
+        try:
+            epoch, rate = part.split(":")
+            epoch, rate = int(epoch), float(rate)
+        except ValueError:
+            epoch, rate = None, None
+        if epoch is None or epoch < 1 or not rate > 0 or (steps and epoch <= steps[-1][0]):
+            raise ValueError(
+                "`--lr-schedule` must be EPOCH:LR pairs with increasing positive epochs and positive rates, "
+                f"separated by commas (e.g. 60:3e-4,100:1e-4). Received: lr_schedule={text!r}"
+            )
+        steps.append((epoch, rate))
+    return steps
+
+
+def lr_schedule_callback(schedule, base_rate):
+    """A Keras callback setting the learning rate at each epoch's start from
+    `parse_lr_schedule`'s pairs (`base_rate` before the first drop)."""
+    import keras
+
+    def rate(epoch, _):
+        current = base_rate
+        for start, value in schedule:
+            if epoch >= start:
+                current = value
+        return current
+
+    return keras.callbacks.LearningRateScheduler(rate)
 
 
 def build_model(args, input_dim, output_dim, return_weightings=False):
@@ -268,11 +309,12 @@ def run_task(args, spec):
     )
     model.summary()
     throughput = throughput_callback(args.batch_size, args.steps_per_epoch)
+    schedule = parse_lr_schedule(args.lr_schedule)
     valid_x, valid_y = pack(valid)
     hist = training.fit(
         model, epoch_batches, args.steps_per_epoch, args.epochs, args,
         validation_data=(valid_x, valid_y),
-        callbacks=[throughput],
+        callbacks=[throughput] + ([lr_schedule_callback(schedule, args.learning_rate)] if schedule else []),
         validation_batch_size=min(args.eval_size, 128),
     )
     seen = [int(n) for n in hist["sequences_seen"]]

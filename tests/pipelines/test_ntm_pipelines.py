@@ -84,3 +84,32 @@ def test_jit_compile_option_defaults_and_values():
     assert training.jit_compile(parse("forecast", "--jit-compile", "on")) is True
     with pytest.raises(SystemExit):
         parse("ntm-copy", "--jit-compile", "yes")
+
+
+def test_lr_schedule_parsing_and_rates():
+    from pipelines.ntm_common import lr_schedule_callback
+    from pipelines.ntm_common import parse_lr_schedule
+
+    assert parse_lr_schedule(None) == []
+    schedule = parse_lr_schedule("60:3e-4,100:1e-4")
+    assert schedule == [(60, 3e-4), (100, 1e-4)]
+    rate = lr_schedule_callback(schedule, 1e-3).schedule
+    assert [rate(e, None) for e in (0, 59, 60, 99, 100, 500)] == [1e-3, 1e-3, 3e-4, 3e-4, 1e-4, 1e-4]
+    for bad in ("60", "60:0", "0:1e-4", "60:1e-4,60:1e-5", "100:1e-4,60:1e-5", "a:b", "60:1e-4,"):
+        with pytest.raises(ValueError, match=r"`--lr-schedule` must be EPOCH:LR pairs.*Received: lr_schedule="):
+            parse_lr_schedule(bad)
+
+
+def test_lr_schedule_drops_the_rate_of_a_resumed_run(tmp_path):
+    # Two epochs at the default rate, then a resumed run whose schedule drops
+    # it: history.csv records each epoch's rate.
+    out = str(tmp_path / "run")
+    first = run_pipeline("ntm-copy", "--quick", "--no-export", "--epochs", "2", "--output", out)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = run_pipeline("ntm-copy", "--quick", "--no-export", "--epochs", "3", "--lr-schedule", "2:1e-5",
+                          "--output", out)
+    assert second.returncode == 0, second.stderr[-3000:]
+    rows = list(csv.DictReader(open(os.path.join(out, "history.csv"))))
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([1e-3, 1e-3, 1e-5], rel=1e-6)
+    bad = run_pipeline("ntm-copy", "--quick", "--lr-schedule", "5:-1", "--output", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "lr_schedule='5:-1'" in bad.stderr
