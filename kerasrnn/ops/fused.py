@@ -241,7 +241,12 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
         h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)
 
-        def grad(d_outputs, *d_finals):
+        def grad(*upstream, **unused):
+            # TensorFlow passes one gradient per output; JAX passes the
+            # gradients of all outputs as one tuple.
+            if len(upstream) == 1 and isinstance(upstream[0], (tuple, list)):
+                upstream = tuple(upstream[0])
+            d_outputs, d_finals = upstream[0], upstream[1:]
             # `d_outputs` is None when only the final states are used (a layer
             # without `return_sequences` returns its final `h`): then the
             # backward loop has no per-step output gradient to read.
