@@ -16,9 +16,11 @@ sums. On a CPU, concatenating and splitting along the last axis (what a
 `(batch, gates * units)` layout needs at every step, forward and backward)
 costs more than the extra small matrix products; blocks avoid it.
 
-A kernel describes one cell type (`forward` and `backward` of one step); the
-driver `fused_rnn` handles masks, outputs, initial/final states and the
-custom gradient. Kernels exist for the default activations (tanh/sigmoid) of
+A kernel describes one cell type: `forward(xp_t, rec, states, weights)` of
+one step, given the step's projected inputs and recurrent products `h W_g`
+per gate (computed by the driver, per block or as one concatenated product),
+and `backward(d_new, saved, weights)`; the driver `fused_rnn` handles masks,
+outputs, initial/final states and the custom gradient. Kernels exist for the default activations (tanh/sigmoid) of
 `SimpleRNN`, `LSTM` and `GRU` (`reset_after=True`); other configurations use
 automatic differentiation of the same fused forward loop.
 """
