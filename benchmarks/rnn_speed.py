@@ -12,7 +12,6 @@ express achieved GFLOP/s.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +24,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
+from benchutil import time_alternating  # noqa: E402  (benchmarks/benchutil.py)
+from benchutil import write_report  # noqa: E402
 
 CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]
 QUICK_CONFIGS = [(8, 10, 8, 16)]
@@ -56,19 +57,6 @@ def build(layer_cls, shape, units, jit):
     model = keras.Model(inputs, layer_cls(units)(inputs))
     model.compile(keras.optimizers.Adam(1e-3), "mse", jit_compile=jit)
     return model
-
-
-def time_alternating(fns, steps, warmup):
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(steps):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [1000 * float(np.median(t)) for t in times]
 
 
 def bench_case(cell, config, jit, policy, steps, warmup):
@@ -158,11 +146,7 @@ def main(argv=None):
         "gemm_gflops_float32": gemm,
         "results": results,
     }
-    if args.output:
-        os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
-        with open(args.output, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+    write_report(args.output, report)
     return 0
 
 

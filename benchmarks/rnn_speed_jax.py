@@ -14,11 +14,9 @@ dispatch, as a user's `train_on_batch` / training loop does.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
-import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # share the GPU with PyTorch
@@ -28,6 +26,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import kerasrnn  # noqa: E402
+from benchutil import time_alternating  # noqa: E402  (benchmarks/benchutil.py)
+from benchutil import write_report  # noqa: E402
 
 CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]
 QUICK_CONFIGS = [(8, 10, 8, 16)]
@@ -76,19 +76,6 @@ def torch_step(torch, cell, config, policy, x, y):
         torch.cuda.synchronize()
 
     return step, infer
-
-
-def time_alternating(fns, steps, warmup):
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(steps):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [1000 * float(np.median(t)) for t in times]
 
 
 def bench_case(cell, config, policy, steps, warmup, torch):
@@ -164,11 +151,7 @@ def main(argv=None):
         "steps": steps,
         "results": results,
     }
-    if args.output:
-        os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
-        with open(args.output, "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
+    write_report(args.output, report)
     return 0
 
 
