@@ -20,9 +20,10 @@ A kernel describes one cell type: `forward(xp_t, rec, states, weights)` of
 one step, given the step's projected inputs and recurrent products `h W_g`
 per gate (computed by the driver, per block or as one concatenated product),
 and `backward(d_new, saved, weights)`; the driver `fused_rnn` handles masks,
-outputs, initial/final states and the custom gradient. Kernels exist for the default activations (tanh/sigmoid) of
-`SimpleRNN`, `LSTM` and `GRU` (`reset_after=True`); other configurations use
-automatic differentiation of the same fused forward loop.
+outputs, initial/final states and the custom gradient. Kernels exist for the
+default activations (tanh/sigmoid) of `SimpleRNN`, `LSTM` and `GRU`
+(`reset_after=True`); other configurations use automatic differentiation of
+the same fused forward loop.
 """
 
 import keras
@@ -253,8 +254,12 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             # without `return_sequences` returns its final `h`): then the
             # backward loop has no per-step output gradient to read.
             d_finals = tuple(_zeros_if_none(d, s) for d, s in zip(d_finals, final_states))
-            kernel_t = tuple(ops.transpose(u) for u in blocks[0])
-            full_t = ops.transpose(weights_[0])
+            # The transposed recurrent kernel, whole or per gate block, for
+            # the gradient flowing back through the recurrent product.
+            if concat_matmul:
+                full_t = ops.transpose(weights_[0])
+            else:
+                kernel_t = tuple(ops.transpose(u) for u in blocks[0])
             read_stacks = saved_stacks + ((h_prev,) if kernel.reads_h_prev else ())
             n_saved = len(read_stacks)
 
