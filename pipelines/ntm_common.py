@@ -44,6 +44,9 @@ class TaskSpec:
     #: NTM defaults (paper table) and LSTM baseline sizes.
     ntm: dict = dataclasses.field(default_factory=dict)
     lstm: dict = dataclasses.field(default_factory=dict)
+    #: Default `--optimizer` ("adam" or "rmsprop"); the learning rate defaults
+    #: to `learning_rate` with Adam and 1e-4 with RMSprop.
+    optimizer: str = "adam"
     learning_rate: float = 1e-3
     steps_per_epoch: int = 100
     epochs: int = 10
@@ -60,11 +63,12 @@ def add_ntm_arguments(parser):
     parser.add_argument("--memory-width", type=int, default=None, help="memory width M (default 20)")
     parser.add_argument("--read-heads", type=int, default=None)
     parser.add_argument("--write-heads", type=int, default=None)
-    parser.add_argument("--memory-init", choices=("constant", "learned", "random"), default="constant")
+    parser.add_argument("--memory-init", choices=("constant", "learned", "random"), default=None,
+                        help="initial memory (default per task: constant, random for repeat copy)")
     parser.add_argument("--lstm-units", type=int, default=None, help="LSTM baseline units per layer")
     parser.add_argument("--lstm-layers", type=int, default=None, help="LSTM baseline layers")
-    parser.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam",
-                        help="adam (lr 1e-3) or rmsprop (lr 1e-4, momentum 0.9); default adam")
+    parser.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None,
+                        help="adam (lr 1e-3) or rmsprop (lr 1e-4, momentum 0.9); default per task")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
     parser.add_argument("--lr-schedule", default=None, metavar="EPOCH:LR[,EPOCH:LR...]",
@@ -80,6 +84,26 @@ def add_ntm_arguments(parser):
 def pack(batch):
     """`(inputs, [targets, output_mask])` for Keras from a task batch dict."""
     return batch["inputs"], np.concatenate([batch["targets"], batch["output_mask"][..., None]], axis=-1)
+
+
+#: Training batches are padded at the end to a multiple of this many steps,
+#: so XLA compiles one program per bucket rather than per sequence length
+#: (at batch size 1, about 100 lengths took minutes of compiling).
+TIME_BUCKET = 16
+
+
+def pad_time(x, y, multiple=TIME_BUCKET):
+    """Pads packed `(x, y)` with zero steps to a multiple of `multiple` steps.
+
+    Padding comes after every sequence's end and its output mask (the last
+    channel of `y`) is 0, so the loss, the metrics and the gradients are
+    those of the unpadded batch.
+    """
+    extra = -x.shape[1] % multiple
+    if not extra:
+        return x, y
+    widths = ((0, 0), (0, extra), (0, 0))
+    return np.pad(x, widths), np.pad(y, widths)
 
 
 def _split(y_true):
@@ -112,7 +136,8 @@ def _resolve(args, spec):
     args.epochs = args.epochs or (2 if args.quick else spec.epochs)
     args.steps_per_epoch = positive("steps-per-epoch", args.steps_per_epoch) or (3 if args.quick else spec.steps_per_epoch)
     args.eval_size = positive("eval-size", args.eval_size) or (8 if args.quick else 640)
-    ntm = dict(units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1, controller="lstm")
+    ntm = dict(units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1, controller="lstm",
+               memory_init="constant")
     ntm.update(spec.ntm)
     if args.quick:
         ntm.update(units=16, memory_size=32, memory_width=8)
@@ -128,8 +153,9 @@ def _resolve(args, spec):
             setattr(args, key, value)
     for name in ("units", "memory_size", "memory_width", "read_heads", "write_heads", "lstm_units", "lstm_layers"):
         positive(name.replace("_", "-"), getattr(args, name))
+    args.optimizer = args.optimizer or spec.optimizer
     if args.learning_rate is None:
-        args.learning_rate = 1e-3 if args.optimizer == "adam" else 1e-4
+        args.learning_rate = spec.learning_rate if args.optimizer == "adam" else 1e-4
     if not args.learning_rate > 0:
         raise ValueError(f"`--learning-rate` must be positive. Received: learning_rate={args.learning_rate!r}")
     if not args.clip_norm > 0:
@@ -230,7 +256,8 @@ def epoch_batches_fn(spec, options, batch_size, steps_per_epoch, seed):
     `steps_per_epoch` packed batches of `spec.batch_fn` drawn from
     `numpy.random.default_rng([seed, e])`, a function of `(seed, epoch)`
     only, so a resumed run trains on the sequences an uninterrupted one
-    would."""
+    would. Batches are padded to a multiple of `TIME_BUCKET` steps
+    (`pad_time`)."""
     import tensorflow as tf
 
     x, y = pack(spec.batch_fn(np.random.default_rng(0), 1, **options))
@@ -241,7 +268,7 @@ def epoch_batches_fn(spec, options, batch_size, steps_per_epoch, seed):
             for epoch in range(first, last):
                 rng = np.random.default_rng([seed, epoch])
                 for _ in range(steps_per_epoch):
-                    yield pack(spec.batch_fn(rng, batch_size, **options))
+                    yield pad_time(*pack(spec.batch_fn(rng, batch_size, **options)))
 
         return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
 

@@ -44,7 +44,9 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "export" / "saved_model.pb").exists()
     config = json.loads((out / "config.json").read_text())
-    assert config["units"] == 16 and config["optimizer"] == "adam"
+    # Repeat copy trains with the paper's RMSprop at batch size 1 by default.
+    optimizer = "rmsprop" if name == "ntm-repeat-copy" else "adam"
+    assert config["units"] == 16 and config["optimizer"] == optimizer
     if model == "ntm":
         assert (out / "heatmap_train.png").stat().st_size > 0
         for label in extra:
@@ -113,3 +115,45 @@ def test_lr_schedule_drops_the_rate_of_a_resumed_run(tmp_path):
     assert [float(r["learning_rate"]) for r in rows] == pytest.approx([1e-3, 1e-3, 1e-5], rel=1e-6)
     bad = run_pipeline("ntm-copy", "--quick", "--lr-schedule", "5:-1", "--output", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "lr_schedule='5:-1'" in bad.stderr
+
+
+def test_time_padding_leaves_loss_and_gradients_unchanged():
+    # Training batches are padded to a multiple of TIME_BUCKET steps (one XLA
+    # program per bucket): the padded steps must not change the loss, the
+    # metrics or any gradient.
+    import argparse
+
+    import tensorflow as tf
+
+    from kerasrnn.data.tasks.repeat_copy import repeat_copy_batch
+    from pipelines.ntm_common import TIME_BUCKET
+    from pipelines.ntm_common import bit_errors_per_sequence
+    from pipelines.ntm_common import bits_per_sequence
+    from pipelines.ntm_common import build_model
+    from pipelines.ntm_common import pack
+    from pipelines.ntm_common import pad_time
+
+    x, y = pack(repeat_copy_batch(np.random.default_rng(3), 3, max_length=3, max_repeats=2, bits=4))
+    px, py = pad_time(x, y)
+    assert px.shape[1] % TIME_BUCKET == 0 and px.shape[1] > x.shape[1]
+    np.testing.assert_array_equal(px[:, : x.shape[1]], x)
+    assert not px[:, x.shape[1] :].any() and not py[:, x.shape[1] :].any()
+    assert pad_time(px, py)[0].shape == px.shape
+
+    args = argparse.Namespace(model="ntm", units=8, memory_size=8, memory_width=4, read_heads=1, write_heads=1,
+                              controller="lstm", memory_init="constant")
+    model = build_model(args, x.shape[-1], y.shape[-1] - 1)
+
+    def loss_and_grads(inputs, targets):
+        with tf.GradientTape() as tape:
+            logits = model(inputs)
+            loss = tf.reduce_mean(bits_per_sequence(targets, logits))
+        return loss, bit_errors_per_sequence(targets, logits), tape.gradient(loss, model.trainable_weights)
+
+    loss, errors, grads = loss_and_grads(x, y)
+    p_loss, p_errors, p_grads = loss_and_grads(px, py)
+    assert float(loss) > 0
+    np.testing.assert_allclose(p_loss, loss, rtol=1e-6)
+    np.testing.assert_array_equal(p_errors, errors)
+    for a, b in zip(grads, p_grads):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
