@@ -44,9 +44,12 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "export" / "saved_model.pb").exists()
     config = json.loads((out / "config.json").read_text())
-    # Repeat copy trains with the paper's RMSprop at batch size 1 by default.
-    optimizer = "rmsprop" if name == "ntm-repeat-copy" else "adam"
-    assert config["units"] == 16 and config["optimizer"] == optimizer
+    # Repeat copy trains with the paper's RMSprop at batch size 1 (4 with
+    # --quick) and a random initial memory by default.
+    repeat = name == "ntm-repeat-copy"
+    assert config["units"] == 16 and config["optimizer"] == ("rmsprop" if repeat else "adam")
+    assert config["learning_rate"] == (1e-4 if repeat else 1e-3)
+    assert config["memory_init"] == ("random" if repeat else "constant")
     if model == "ntm":
         assert (out / "heatmap_train.png").stat().st_size > 0
         for label in extra:
@@ -157,3 +160,29 @@ def test_time_padding_leaves_loss_and_gradients_unchanged():
     np.testing.assert_array_equal(p_errors, errors)
     for a, b in zip(grads, p_grads):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
+
+
+def test_task_defaults_resolve_per_task():
+    import argparse
+
+    from pipelines import load
+    from pipelines.common import add_common_arguments
+    from pipelines.ntm_common import _resolve
+
+    def resolved(name, *argv):
+        module = load(name)
+        parser = argparse.ArgumentParser()
+        add_common_arguments(parser, default_output="unused")
+        module.add_arguments(parser)
+        args = parser.parse_args(list(argv))
+        _resolve(args, module.SPEC)
+        return args
+
+    repeat = resolved("ntm-repeat-copy")
+    assert (repeat.optimizer, repeat.learning_rate, repeat.memory_init) == ("rmsprop", 1e-4, "random")
+    assert (repeat.batch_size, repeat.steps_per_epoch, repeat.epochs) == (1, 1000, 80)
+    copy = resolved("ntm-copy")
+    assert (copy.optimizer, copy.learning_rate, copy.memory_init, copy.batch_size) == ("adam", 1e-3, "constant", 16)
+    # Command-line options override the task's defaults.
+    custom = resolved("ntm-repeat-copy", "--optimizer", "adam", "--memory-init", "constant", "--batch-size", "8")
+    assert (custom.optimizer, custom.learning_rate, custom.memory_init, custom.batch_size) == ("adam", 1e-3, "constant", 8)
