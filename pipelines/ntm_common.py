@@ -48,6 +48,8 @@ class TaskSpec:
     #: to `learning_rate` with Adam and 1e-4 with RMSprop.
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    #: Default `--lr-schedule`, used with the default optimizer and rate only.
+    lr_schedule: str = None
     steps_per_epoch: int = 100
     epochs: int = 10
     batch_size: int = 16
@@ -73,7 +75,8 @@ def add_ntm_arguments(parser):
     parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
     parser.add_argument("--lr-schedule", default=None, metavar="EPOCH:LR[,EPOCH:LR...]",
                         help="learning-rate drops: after EPOCH epochs train with LR (e.g. 60:3e-4,100:1e-4); "
-                             "a function of the epoch, so resumed runs follow it too")
+                             "a function of the epoch, so resumed runs follow it too (default per task: "
+                             "45:3e-5,80:1e-5 for ngrams with its default optimizer and rate, none otherwise)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
@@ -154,6 +157,8 @@ def _resolve(args, spec):
     for name in ("units", "memory_size", "memory_width", "read_heads", "write_heads", "lstm_units", "lstm_layers"):
         positive(name.replace("_", "-"), getattr(args, name))
     args.optimizer = args.optimizer or spec.optimizer
+    if args.lr_schedule is None and args.learning_rate is None and args.optimizer == spec.optimizer:
+        args.lr_schedule = spec.lr_schedule
     if args.learning_rate is None:
         args.learning_rate = spec.learning_rate if args.optimizer == "adam" else 1e-4
     if not args.learning_rate > 0:

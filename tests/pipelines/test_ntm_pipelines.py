@@ -44,12 +44,12 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "export" / "saved_model.pb").exists()
     config = json.loads((out / "config.json").read_text())
-    # Repeat copy trains with the paper's RMSprop at batch size 1 (4 with
-    # --quick) and a random initial memory by default.
-    repeat = name == "ntm-repeat-copy"
-    assert config["units"] == 16 and config["optimizer"] == ("rmsprop" if repeat else "adam")
-    assert config["learning_rate"] == (1e-4 if repeat else 1e-3)
-    assert config["memory_init"] == ("random" if repeat else "constant")
+    # Repeat copy and 6-grams train with the paper's RMSprop at batch size 1
+    # (4 with --quick); repeat copy with a random initial memory.
+    rmsprop = name in ("ntm-repeat-copy", "ntm-ngrams")
+    assert config["units"] == 16 and config["optimizer"] == ("rmsprop" if rmsprop else "adam")
+    assert config["learning_rate"] == (1e-4 if rmsprop else 1e-3)
+    assert config["memory_init"] == ("random" if name == "ntm-repeat-copy" else "constant")
     if model == "ntm":
         assert (out / "heatmap_train.png").stat().st_size > 0
         for label in extra:
@@ -181,6 +181,14 @@ def test_task_defaults_resolve_per_task():
     repeat = resolved("ntm-repeat-copy")
     assert (repeat.optimizer, repeat.learning_rate, repeat.memory_init) == ("rmsprop", 1e-4, "random")
     assert (repeat.batch_size, repeat.steps_per_epoch, repeat.epochs) == (1, 1000, 80)
+    assert repeat.lr_schedule is None
+    ngrams = resolved("ntm-ngrams")
+    assert (ngrams.optimizer, ngrams.batch_size, ngrams.epochs) == ("rmsprop", 1, 120)
+    assert ngrams.lr_schedule == "45:3e-5,80:1e-5"
+    # The task's schedule belongs to its optimizer and rate: any other choice drops it.
+    assert resolved("ntm-ngrams", "--optimizer", "adam").lr_schedule is None
+    assert resolved("ntm-ngrams", "--learning-rate", "1e-3").lr_schedule is None
+    assert resolved("ntm-ngrams", "--lr-schedule", "10:1e-5").lr_schedule == "10:1e-5"
     copy = resolved("ntm-copy")
     assert (copy.optimizer, copy.learning_rate, copy.memory_init, copy.batch_size) == ("adam", 1e-3, "constant", 16)
     # Command-line options override the task's defaults.
