@@ -208,7 +208,7 @@ def ntm_copy_cases(args, quick):
     for model_kind in ("ntm", "lstm"):
         parser = argparse.ArgumentParser()
         add_common_arguments(parser, "unused")
-        ntm_common.add_ntm_arguments(parser)
+        ntm_common.add_ntm_arguments(parser, SPEC)
         ntm_args = parser.parse_args(["--model", model_kind] + (["--quick"] if quick else []))
         ntm_common._resolve(ntm_args, SPEC)
         options = SPEC.quick_options if quick else SPEC.train_options

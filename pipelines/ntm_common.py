@@ -57,7 +57,9 @@ class TaskSpec:
     extra_metrics: object = None
 
 
-def add_ntm_arguments(parser):
+def add_ntm_arguments(parser, spec):
+    """The NTM options; `spec`'s defaults appear in their help."""
+    memory_init = spec.ntm.get("memory_init", "constant")
     parser.add_argument("--model", choices=("ntm", "lstm"), default="ntm", help="NTM or LSTM baseline (default: ntm)")
     parser.add_argument("--controller", choices=("lstm", "dense"), default=None, help="NTM controller")
     parser.add_argument("--units", type=int, default=None, help="NTM controller size")
@@ -66,17 +68,18 @@ def add_ntm_arguments(parser):
     parser.add_argument("--read-heads", type=int, default=None)
     parser.add_argument("--write-heads", type=int, default=None)
     parser.add_argument("--memory-init", choices=("constant", "learned", "random"), default=None,
-                        help="initial memory (default per task: constant, random for repeat copy)")
+                        help=f"initial memory (default: {memory_init})")
     parser.add_argument("--lstm-units", type=int, default=None, help="LSTM baseline units per layer")
     parser.add_argument("--lstm-layers", type=int, default=None, help="LSTM baseline layers")
     parser.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None,
-                        help="adam (lr 1e-3) or rmsprop (lr 1e-4, momentum 0.9); default per task")
+                        help=f"adam (lr {spec.learning_rate:g}) or rmsprop (lr 1e-4, momentum 0.9); "
+                             f"default: {spec.optimizer}")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
     parser.add_argument("--lr-schedule", default=None, metavar="EPOCH:LR[,EPOCH:LR...]",
                         help="learning-rate drops: after EPOCH epochs train with LR (e.g. 60:3e-4,100:1e-4); "
-                             "a function of the epoch, so resumed runs follow it too (default per task: "
-                             "45:3e-5,80:1e-5 for ngrams with its default optimizer and rate, none otherwise)")
+                             "a function of the epoch, so resumed runs follow it too (default: "
+                             f"{spec.lr_schedule or 'none'}, with the default optimizer and rate only)")
     parser.add_argument("--steps-per-epoch", type=int, default=None)
     parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")

@@ -45,7 +45,7 @@ SPEC = TaskSpec(
 
 
 def add_arguments(parser):
-    add_ntm_arguments(parser)
+    add_ntm_arguments(parser, SPEC)
 
 
 def run(args):

@@ -71,16 +71,21 @@ def test_bad_option_is_a_clear_error(tmp_path):
     assert "error: `--memory-size` must be a positive integer" in result.stderr and "memory-size=0" in result.stderr
 
 
-def test_jit_compile_option_defaults_and_values():
+def parse(name, *argv):
+    """A pipeline's command line parsed as `python -m pipelines` does."""
     import argparse
 
     from pipelines import load
-    from pipelines import training
+    from pipelines.common import add_common_arguments
 
-    def parse(name, *argv):
-        parser = argparse.ArgumentParser()
-        load(name).add_arguments(parser)
-        return parser.parse_args(list(argv))
+    parser = argparse.ArgumentParser()
+    add_common_arguments(parser, default_output="unused")
+    load(name).add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_jit_compile_option_defaults_and_values():
+    from pipelines import training
 
     # NTM pipelines compile with XLA by default; the others leave it to Keras.
     assert training.jit_compile(parse("ntm-copy")) is True
@@ -163,19 +168,12 @@ def test_time_padding_leaves_loss_and_gradients_unchanged():
 
 
 def test_task_defaults_resolve_per_task():
-    import argparse
-
     from pipelines import load
-    from pipelines.common import add_common_arguments
     from pipelines.ntm_common import _resolve
 
     def resolved(name, *argv):
-        module = load(name)
-        parser = argparse.ArgumentParser()
-        add_common_arguments(parser, default_output="unused")
-        module.add_arguments(parser)
-        args = parser.parse_args(list(argv))
-        _resolve(args, module.SPEC)
+        args = parse(name, *argv)
+        _resolve(args, load(name).SPEC)
         return args
 
     repeat = resolved("ntm-repeat-copy")
