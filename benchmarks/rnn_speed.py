@@ -1,14 +1,15 @@
 """Training and inference speed of kerasrnn's LSTM/GRU against Keras's own.
 
-Keras's layer, kerasrnn's default (fused) path and kerasrnn's `fast_path=False`
-(generic) path are built in one process on identical shapes and weights, and
-their steps are timed in alternation (keras, ours, generic, keras, ...) so that
-any drift of machine load hits both alike; the median of the step times is
-reported. A float32 GEMM of the recurrent size is timed in the same run to
-express achieved GFLOP/s.
+Keras's layer and kerasrnn's default (fused) path -- with `--generic`, also
+kerasrnn's `fast_path=False` (generic) path -- are built in one process on
+identical shapes and weights, and their steps are timed in alternation (keras,
+ours, [generic,] keras, ...) so that any drift of machine load hits all alike;
+the median of the step times is reported. A float32 GEMM of the recurrent size
+is timed in the same run to express achieved GFLOP/s.
 
     python benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
     python benchmarks/rnn_speed.py --quick        # seconds, smoke test
+    python benchmarks/rnn_speed.py --cells gru --policies float32 --jit true
 """
 
 import argparse
@@ -59,7 +60,7 @@ def build(layer_cls, shape, units, jit):
     return model
 
 
-def bench_case(cell, config, jit, policy, steps, warmup):
+def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
     keras.config.set_dtype_policy(policy)
     try:
         batch, length, features, units = config
@@ -70,14 +71,16 @@ def bench_case(cell, config, jit, policy, steps, warmup):
         keras_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
         theirs = build(keras_cls, (batch, length, features), units, jit)
         ours = build(ours_cls, (batch, length, features), units, jit)
-        generic = build(lambda u: ours_cls(u, fast_path=False), (batch, length, features), units, jit)
         ours.set_weights(theirs.get_weights())
-        generic.set_weights(theirs.get_weights())
-        models = (theirs, ours, generic)
+        models = (theirs, ours)
+        if generic:
+            slow = build(lambda u: ours_cls(u, fast_path=False), (batch, length, features), units, jit)
+            slow.set_weights(theirs.get_weights())
+            models += (slow,)
         train = time_alternating([lambda m=m: m.train_on_batch(x, y) for m in models], steps, warmup)
         predict = time_alternating([lambda m=m: m.predict_on_batch(x) for m in models], steps, warmup)
         flops = training_flops(batch, length, features, units, GATES[cell])
-        return {
+        result = {
             "cell": cell,
             "batch": batch,
             "timesteps": length,
@@ -91,13 +94,17 @@ def bench_case(cell, config, jit, policy, steps, warmup):
             "keras_infer_ms": predict[0],
             "ours_infer_ms": predict[1],
             "infer_ratio": predict[1] / predict[0],
-            "ours_generic_train_ms": train[2],
-            "generic_train_ratio": train[2] / train[0],
-            "ours_generic_infer_ms": predict[2],
-            "generic_infer_ratio": predict[2] / predict[0],
             "ours_train_gflops": flops / train[1] / 1e6,
             "keras_train_gflops": flops / train[0] / 1e6,
         }
+        if generic:
+            result.update(
+                ours_generic_train_ms=train[2],
+                generic_train_ratio=train[2] / train[0],
+                ours_generic_infer_ms=predict[2],
+                generic_infer_ratio=predict[2] / predict[0],
+            )
+        return result
     finally:
         keras.config.set_dtype_policy("float32")
         keras.backend.clear_session()
@@ -111,6 +118,11 @@ def main(argv=None):
     parser.add_argument("--cells", default="lstm,gru")
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
     parser.add_argument("--jit", default="false,true")
+    parser.add_argument(
+        "--generic",
+        action="store_true",
+        help="also time kerasrnn's fast_path=False layers (about doubles the run time)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, few steps")
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else CONFIGS
@@ -119,6 +131,7 @@ def main(argv=None):
     policies = args.policies.split(",")
     jits = [j == "true" for j in args.jit.split(",")]
 
+    start = time.perf_counter()
     gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}
     results = []
     header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} {'generic':>7} | {'infer k':>8} {'infer o':>8} {'ratio':>6} {'generic':>7} | {'GFLOP/s':>7}"
@@ -128,21 +141,27 @@ def main(argv=None):
         for config in configs:
             for policy in policies:
                 for jit in jits:
-                    r = bench_case(cell, config, jit, policy, steps, warmup)
+                    r = bench_case(cell, config, jit, policy, steps, warmup, args.generic)
                     results.append(r)
+                    generic_train = f"{r['generic_train_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
+                    generic_infer = f"{r['generic_infer_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
                     print(
                         f"{cell:5} {r['batch']:>4} {r['timesteps']:>4} {r['features']:>4} {r['units']:>4} "
                         f"{str(jit):>5} {policy:>15} | {r['keras_train_ms']:>9.1f} {r['ours_train_ms']:>8.1f} "
-                        f"{r['train_ratio']:>6.2f} {r['generic_train_ratio']:>7.2f} | {r['keras_infer_ms']:>8.1f} "
-                        f"{r['ours_infer_ms']:>8.1f} {r['infer_ratio']:>6.2f} {r['generic_infer_ratio']:>7.2f} | "
+                        f"{r['train_ratio']:>6.2f} {generic_train} | {r['keras_infer_ms']:>8.1f} "
+                        f"{r['ours_infer_ms']:>8.1f} {r['infer_ratio']:>6.2f} {generic_infer} | "
                         f"{r['ours_train_gflops']:>7.1f}",
                         flush=True,
                     )
+    elapsed = time.perf_counter() - start
     print("float32 GEMM GFLOP/s measured in this run:", {k: round(v, 1) for k, v in gemm.items()})
+    print(f"benchmark took {elapsed / 60:.1f} min")
     report = {
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "kerasrnn": kerasrnn.__version__},
         "steps": steps,
+        "warmup": warmup,
+        "elapsed_s": round(elapsed, 1),
         "gemm_gflops_float32": gemm,
         "results": results,
     }
