@@ -199,7 +199,6 @@ def forecast_case(args, quick):
 def ntm_copy_cases(args, quick):
     import keras
 
-    from kerasrnn.data.tasks._base import make_dataset
     from pipelines import ntm_common
     from pipelines.common import add_common_arguments
     from pipelines.ntm_copy import SPEC
@@ -213,10 +212,13 @@ def ntm_copy_cases(args, quick):
         ntm_common._resolve(ntm_args, SPEC)
         options = SPEC.quick_options if quick else SPEC.train_options
 
-        # As run_task builds it.
-        train = make_dataset(SPEC.batch_fn, ntm_args.batch_size, ntm_args.seed, **options)
-        train = train.map(lambda b: (b["inputs"], tf.concat([b["targets"], b["output_mask"][..., None]], -1)))
-        train = train.prefetch(2)
+        # As run_task builds it: per-epoch generators of packed batches,
+        # padded to a multiple of TIME_BUCKET steps, prefetched.
+        epoch_batches = ntm_common.epoch_batches_fn(
+            SPEC, options, ntm_args.batch_size, ntm_args.steps_per_epoch, ntm_args.seed
+        )
+        needed = args.warmup_batches + args.chunk * args.chunks
+        train = epoch_batches(0, -(-needed // ntm_args.steps_per_epoch))
         rates = time_stream(train, warmup=args.warmup_batches, chunk=args.chunk, chunks=args.chunks)
 
         keras.utils.set_random_seed(0)
@@ -225,18 +227,19 @@ def ntm_copy_cases(args, quick):
         model.compile(optimizer=ntm_common.make_optimizer(ntm_args), loss=ntm_common.bits_per_sequence,
                       metrics=[ntm_common.bits_per_sequence, ntm_common.bit_errors_per_sequence])
         # A batch of the training distribution at its longest (length
-        # max_length: 2 * 20 + 1 = 41 steps), the usual batch shape since the
-        # longest of 16 uniform lengths is almost always 19 or 20.
+        # max_length: 2 * 20 + 1 = 41 steps, padded to 48 as in training), the
+        # usual batch shape since the longest of 16 uniform lengths is almost
+        # always 19 or 20.
         full = SPEC.batch_fn(np.random.default_rng(1), ntm_args.batch_size,
                              **dict(options, min_length=options["max_length"]))
-        batch = ntm_common.pack(full)
+        batch = ntm_common.pad_time(*ntm_common.pack(full))
         steps = time_steps(model, batch, args.warmup_steps, args.steps)
         size = (f"controller {ntm_args.controller} {ntm_args.units}, memory {ntm_args.memory_size}x"
                 f"{ntm_args.memory_width}" if model_kind == "ntm"
                 else f"{ntm_args.lstm_layers}x LSTM {ntm_args.lstm_units}")
         rows.append(summarise(f"ntm-copy --model {model_kind}", rates, None, steps, {
             "pipeline": f"ntm-copy --model {model_kind}",
-            "dataset": "tasks._base.make_dataset(copy_batch) + map + prefetch(2) (from_generator)",
+            "dataset": "ntm_common.epoch_batches_fn (from_generator, packed, padded to 16 steps, prefetch(2))",
             "model": size, "batch_size": ntm_args.batch_size, "timesteps_of_timed_batch": int(batch[0].shape[1]),
             "parameters": int(model.count_params()),
         }))

@@ -113,8 +113,8 @@ def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", help="write the results as JSON here")
-    parser.add_argument("--steps", type=int, default=21, help="timed steps per case (median)")
-    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per case (median)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per case first (the first compiles)")
     parser.add_argument("--cells", default="lstm,gru")
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
     parser.add_argument("--jit", default="false,true")

@@ -1,0 +1,43 @@
+"""The speed benchmark's smoke run: it builds Keras's and kerasrnn's layers on
+the same weights, times both paths and writes the report README.md quotes.
+Only the structure and self-consistency of the report are checked (timings on
+a shared test machine are not a result)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.parametrize("generic", [False, True])
+def test_rnn_speed_quick_report(tmp_path, generic):
+    out = tmp_path / "rnn_speed.json"
+    args = ["--quick", "--cells", "gru", "--policies", "float32", "--jit", "false", "--output", str(out)]
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args]
+        + (["--generic"] if generic else []),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    (case,) = report["results"]
+    assert (case["cell"], case["batch"], case["timesteps"], case["features"], case["units"]) == ("gru", 8, 10, 8, 16)
+    assert case["jit_compile"] is False and case["policy"] == "float32"
+    for kind in ("train", "infer"):
+        keras_ms, ours_ms = case[f"keras_{kind}_ms"], case[f"ours_{kind}_ms"]
+        assert keras_ms > 0 and ours_ms > 0
+        assert case[f"{kind}_ratio"] == pytest.approx(ours_ms / keras_ms)
+    assert ("generic_train_ratio" in case) is generic
+    if generic:
+        assert case["generic_train_ratio"] == pytest.approx(case["ours_generic_train_ms"] / case["keras_train_ms"])
+    assert report["steps"] == 3 and report["elapsed_s"] > 0
+    assert set(report["gemm_gflops_float32"]) == {"16"}
+    # The printed table carries the same ratio.
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("gru"))
+    assert f"{case['train_ratio']:.2f}" in row
