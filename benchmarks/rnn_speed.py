@@ -52,6 +52,21 @@ def gemm_gflops(units, gates, batch=256, repeats=20):
     return 2 * a.shape[0] * units * gates * units / np.median(times) / 1e9
 
 
+def source_commit():
+    """The checkout's commit (`-dirty` with uncommitted changes), or None."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("-dirty" if dirty else "")) or None
+
+
 def build(layer_cls, shape, units, jit):
     batch, steps, features = shape
     inputs = keras.Input((steps, features), batch_size=batch)
@@ -158,7 +173,12 @@ def main(argv=None):
     print(f"benchmark took {elapsed / 60:.1f} min")
     report = {
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "kerasrnn": kerasrnn.__version__},
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "kerasrnn": kerasrnn.__version__,
+            "commit": source_commit(),
+        },
         "steps": steps,
         "warmup": warmup,
         "elapsed_s": round(elapsed, 1),

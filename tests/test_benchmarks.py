@@ -37,6 +37,8 @@ def test_rnn_speed_quick_report(tmp_path, generic):
     if generic:
         assert case["generic_train_ratio"] == pytest.approx(case["ours_generic_train_ms"] / case["keras_train_ms"])
     assert report["steps"] == 3 and report["elapsed_s"] > 0
+    if os.path.isdir(os.path.join(ROOT, ".git")):
+        assert report["versions"]["commit"]
     assert set(report["gemm_gflops_float32"]) == {"16"}
     # The printed table carries the same ratio.
     row = next(line for line in proc.stdout.splitlines() if line.startswith("gru"))
