@@ -127,7 +127,7 @@ def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--output", help="write the results as JSON here")
+    parser.add_argument("--output", help="write the results as JSON here (and the printed table next to it as .txt)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per case (median)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per case first (the first compiles)")
     parser.add_argument("--cells", default="lstm,gru")
@@ -150,8 +150,14 @@ def main(argv=None):
     gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}
     results = []
     header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} {'generic':>7} | {'infer k':>8} {'infer o':>8} {'ratio':>6} {'generic':>7} | {'GFLOP/s':>7}"
-    print(header)
-    print("-" * len(header))
+    lines = []
+
+    def emit(line):
+        print(line, flush=True)
+        lines.append(line)
+
+    emit(header)
+    emit("-" * len(header))
     for cell in cells:
         for config in configs:
             for policy in policies:
@@ -160,17 +166,16 @@ def main(argv=None):
                     results.append(r)
                     generic_train = f"{r['generic_train_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
                     generic_infer = f"{r['generic_infer_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
-                    print(
+                    emit(
                         f"{cell:5} {r['batch']:>4} {r['timesteps']:>4} {r['features']:>4} {r['units']:>4} "
                         f"{str(jit):>5} {policy:>15} | {r['keras_train_ms']:>9.1f} {r['ours_train_ms']:>8.1f} "
                         f"{r['train_ratio']:>6.2f} {generic_train} | {r['keras_infer_ms']:>8.1f} "
                         f"{r['ours_infer_ms']:>8.1f} {r['infer_ratio']:>6.2f} {generic_infer} | "
-                        f"{r['ours_train_gflops']:>7.1f}",
-                        flush=True,
+                        f"{r['ours_train_gflops']:>7.1f}"
                     )
     elapsed = time.perf_counter() - start
-    print("float32 GEMM GFLOP/s measured in this run:", {k: round(v, 1) for k, v in gemm.items()})
-    print(f"benchmark took {elapsed / 60:.1f} min")
+    emit(f"float32 GEMM GFLOP/s measured in this run: { {k: round(float(v), 1) for k, v in gemm.items()} }")
+    emit(f"benchmark took {elapsed / 60:.1f} min")
     report = {
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
         "versions": {
@@ -186,6 +191,9 @@ def main(argv=None):
         "results": results,
     }
     write_report(args.output, report)
+    if args.output:
+        with open(os.path.splitext(args.output)[0] + ".txt", "w") as f:
+            f.write("\n".join(lines) + "\n")
     return 0
 
 

@@ -43,3 +43,6 @@ def test_rnn_speed_quick_report(tmp_path, generic):
     # The printed table carries the same ratio.
     row = next(line for line in proc.stdout.splitlines() if line.startswith("gru"))
     assert f"{case['train_ratio']:.2f}" in row
+    # ... and the table file written next to the JSON is the printed table.
+    table = (tmp_path / "rnn_speed.txt").read_text()
+    assert row in table.splitlines() and "GEMM GFLOP/s" in table
