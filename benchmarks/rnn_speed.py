@@ -4,7 +4,8 @@ Keras's layer and kerasrnn's default (fused) path -- with `--generic`, also
 kerasrnn's `fast_path=False` (generic) path -- are built in one process on
 identical shapes and weights, and their steps are timed in alternation (keras,
 ours, [generic,] keras, ...) so that any drift of machine load hits all alike;
-the median of the step times is reported. A float32 GEMM of the recurrent size
+the median of the step times is reported, with the quartiles of the per-round
+ratios ours/Keras (how much the ratio moved within the run). A float32 GEMM of the recurrent size
 is timed in the same run to express achieved GFLOP/s.
 
     python benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
@@ -25,7 +26,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
-from benchutil import time_alternating  # noqa: E402  (benchmarks/benchutil.py)
+from benchutil import paired_ratio_quartiles  # noqa: E402  (benchmarks/benchutil.py)
+from benchutil import time_alternating  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
 CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]
@@ -92,8 +94,12 @@ def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
             slow = build(lambda u: ours_cls(u, fast_path=False), (batch, length, features), units, jit)
             slow.set_weights(theirs.get_weights())
             models += (slow,)
-        train = time_alternating([lambda m=m: m.train_on_batch(x, y) for m in models], steps, warmup)
-        predict = time_alternating([lambda m=m: m.predict_on_batch(x) for m in models], steps, warmup)
+        train, train_samples = time_alternating(
+            [lambda m=m: m.train_on_batch(x, y) for m in models], steps, warmup, samples=True
+        )
+        predict, predict_samples = time_alternating(
+            [lambda m=m: m.predict_on_batch(x) for m in models], steps, warmup, samples=True
+        )
         flops = training_flops(batch, length, features, units, GATES[cell])
         result = {
             "cell": cell,
@@ -106,9 +112,12 @@ def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
             "keras_train_ms": train[0],
             "ours_train_ms": train[1],
             "train_ratio": train[1] / train[0],
+            # Quartiles of the per-round ratios (Keras and ours timed back to back).
+            "train_ratio_quartiles": paired_ratio_quartiles(train_samples[1], train_samples[0]),
             "keras_infer_ms": predict[0],
             "ours_infer_ms": predict[1],
             "infer_ratio": predict[1] / predict[0],
+            "infer_ratio_quartiles": paired_ratio_quartiles(predict_samples[1], predict_samples[0]),
             "ours_train_gflops": flops / train[1] / 1e6,
             "keras_train_gflops": flops / train[0] / 1e6,
         }
@@ -149,7 +158,7 @@ def main(argv=None):
     start = time.perf_counter()
     gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}
     results = []
-    header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} {'generic':>7} | {'infer k':>8} {'infer o':>8} {'ratio':>6} {'generic':>7} | {'GFLOP/s':>7}"
+    header = f"{'cell':5} {'B':>4} {'T':>4} {'D':>4} {'H':>4} {'xla':>5} {'policy':>15} | {'keras ms':>9} {'ours ms':>8} {'ratio':>6} {'q25-q75':>9} {'generic':>7} | {'infer k':>8} {'infer o':>8} {'ratio':>6} {'generic':>7} | {'GFLOP/s':>7}"
     lines = []
 
     def emit(line):
@@ -166,10 +175,11 @@ def main(argv=None):
                     results.append(r)
                     generic_train = f"{r['generic_train_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
                     generic_infer = f"{r['generic_infer_ratio']:>7.2f}" if args.generic else f"{'-':>7}"
+                    spread = "{:.2f}-{:.2f}".format(*r["train_ratio_quartiles"])
                     emit(
                         f"{cell:5} {r['batch']:>4} {r['timesteps']:>4} {r['features']:>4} {r['units']:>4} "
                         f"{str(jit):>5} {policy:>15} | {r['keras_train_ms']:>9.1f} {r['ours_train_ms']:>8.1f} "
-                        f"{r['train_ratio']:>6.2f} {generic_train} | {r['keras_infer_ms']:>8.1f} "
+                        f"{r['train_ratio']:>6.2f} {spread:>9} {generic_train} | {r['keras_infer_ms']:>8.1f} "
                         f"{r['ours_infer_ms']:>8.1f} {r['infer_ratio']:>6.2f} {generic_infer} | "
                         f"{r['ours_train_gflops']:>7.1f}"
                     )

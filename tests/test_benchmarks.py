@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +34,8 @@ def test_rnn_speed_quick_report(tmp_path, generic):
         keras_ms, ours_ms = case[f"keras_{kind}_ms"], case[f"ours_{kind}_ms"]
         assert keras_ms > 0 and ours_ms > 0
         assert case[f"{kind}_ratio"] == pytest.approx(ours_ms / keras_ms)
+        low, high = case[f"{kind}_ratio_quartiles"]
+        assert 0 < low <= high
     assert ("generic_train_ratio" in case) is generic
     if generic:
         assert case["generic_train_ratio"] == pytest.approx(case["ours_generic_train_ms"] / case["keras_train_ms"])
@@ -46,3 +49,22 @@ def test_rnn_speed_quick_report(tmp_path, generic):
     # ... and the table file written next to the JSON is the printed table.
     table = (tmp_path / "rnn_speed.txt").read_text()
     assert row in table.splitlines() and "GEMM GFLOP/s" in table
+
+
+def test_time_alternating_and_paired_ratio_quartiles():
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        import benchutil
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    calls = []
+    medians, samples = benchutil.time_alternating(
+        [lambda: calls.append("a"), lambda: calls.append("b")], steps=3, warmup=1, samples=True
+    )
+    # Warm-up per function first, then strict alternation.
+    assert calls == ["a", "b", "a", "b", "a", "b", "a", "b"]
+    assert [len(s) for s in samples] == [3, 3]
+    assert medians == [float(np.median(s)) for s in samples]
+    # Per-round ratios 1..5: quartiles 2 and 4 (numpy's linear interpolation).
+    assert benchutil.paired_ratio_quartiles([2, 4, 6, 8, 10], [2, 2, 2, 2, 2]) == (2.0, 4.0)
+    assert benchutil.paired_ratio_quartiles([3, 1], [2, 2]) == (0.75, 1.25)
