@@ -153,7 +153,18 @@ def main(argv=None):
     steps, warmup = (3, 1) if args.quick else (args.steps, args.warmup)
     cells = args.cells.split(",")
     policies = args.policies.split(",")
-    jits = [j == "true" for j in args.jit.split(",")]
+    jit_values = args.jit.split(",")
+    for option, values, allowed in (
+        ("--cells", cells, GATES),
+        ("--policies", policies, ("float32", "mixed_bfloat16", "mixed_float16")),
+        ("--jit", jit_values, ("false", "true")),
+    ):
+        unknown = [v for v in values if v not in allowed]
+        if unknown:
+            parser.error(f"{option} takes a comma-separated list of {', '.join(allowed)}. Received: {unknown}")
+    if steps < 1 or warmup < 0:
+        parser.error(f"--steps must be >= 1 and --warmup >= 0. Received: --steps {steps} --warmup {warmup}")
+    jits = [j == "true" for j in jit_values]
 
     start = time.perf_counter()
     gemm = {str(units): gemm_gflops(units, 4) for units in sorted({c[3] for c in configs})}

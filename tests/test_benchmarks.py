@@ -68,3 +68,21 @@ def test_time_alternating_and_paired_ratio_quartiles():
     # Per-round ratios 1..5: quartiles 2 and 4 (numpy's linear interpolation).
     assert benchutil.paired_ratio_quartiles([2, 4, 6, 8, 10], [2, 2, 2, 2, 2]) == (2.0, 4.0)
     assert benchutil.paired_ratio_quartiles([3, 1], [2, 2]) == (0.75, 1.25)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cells", "lstm,rnn"], "--cells takes a comma-separated list of lstm, gru. Received: ['rnn']"),
+        (["--jit", "yes"], "--jit takes a comma-separated list of false, true. Received: ['yes']"),
+    ],
+)
+def test_rnn_speed_rejects_bad_options(args, message):
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
