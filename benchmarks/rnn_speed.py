@@ -145,7 +145,7 @@ def main(argv=None):
     parser.add_argument(
         "--generic",
         action="store_true",
-        help="also time kerasrnn's fast_path=False layers (about doubles the run time)",
+        help="also time kerasrnn's fast_path=False layers (in the 341d870 run: 218 s more timed steps on top of 287 s)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, few steps")
     args = parser.parse_args(argv)

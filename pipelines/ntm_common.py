@@ -45,7 +45,7 @@ class TaskSpec:
     ntm: dict = dataclasses.field(default_factory=dict)
     lstm: dict = dataclasses.field(default_factory=dict)
     #: Default `--optimizer` ("adam" or "rmsprop"); the learning rate defaults
-    #: to `learning_rate` with Adam and 1e-4 with RMSprop.
+    #: to `learning_rate` with Adam and `RMSPROP_LEARNING_RATE` with RMSprop.
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     #: Default `--lr-schedule`, used with the default optimizer and rate only.
@@ -57,22 +57,29 @@ class TaskSpec:
     extra_metrics: object = None
 
 
+#: NTM sizes and options of every task unless its `TaskSpec.ntm` says otherwise.
+NTM_DEFAULTS = dict(units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1, controller="lstm",
+                    memory_init="constant")
+#: `--optimizer rmsprop`'s default learning rate (the paper's).
+RMSPROP_LEARNING_RATE = 1e-4
+
+
 def add_ntm_arguments(parser, spec):
     """The NTM options; `spec`'s defaults appear in their help."""
-    memory_init = spec.ntm.get("memory_init", "constant")
+    ntm = {**NTM_DEFAULTS, **spec.ntm}
     parser.add_argument("--model", choices=("ntm", "lstm"), default="ntm", help="NTM or LSTM baseline (default: ntm)")
     parser.add_argument("--controller", choices=("lstm", "dense"), default=None, help="NTM controller")
     parser.add_argument("--units", type=int, default=None, help="NTM controller size")
-    parser.add_argument("--memory-size", type=int, default=None, help="memory rows N (default 128)")
-    parser.add_argument("--memory-width", type=int, default=None, help="memory width M (default 20)")
+    parser.add_argument("--memory-size", type=int, default=None, help=f"memory rows N (default {ntm['memory_size']})")
+    parser.add_argument("--memory-width", type=int, default=None, help=f"memory width M (default {ntm['memory_width']})")
     parser.add_argument("--read-heads", type=int, default=None)
     parser.add_argument("--write-heads", type=int, default=None)
     parser.add_argument("--memory-init", choices=("constant", "learned", "random"), default=None,
-                        help=f"initial memory (default: {memory_init})")
+                        help=f"initial memory (default: {ntm['memory_init']})")
     parser.add_argument("--lstm-units", type=int, default=None, help="LSTM baseline units per layer")
     parser.add_argument("--lstm-layers", type=int, default=None, help="LSTM baseline layers")
     parser.add_argument("--optimizer", choices=("adam", "rmsprop"), default=None,
-                        help=f"adam (lr {spec.learning_rate:g}) or rmsprop (lr 1e-4, momentum 0.9); "
+                        help=f"adam (lr {spec.learning_rate:g}) or rmsprop (lr {RMSPROP_LEARNING_RATE:g}, momentum 0.9); "
                              f"default: {spec.optimizer}")
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--clip-norm", type=float, default=50.0, help="global-norm gradient clip (default 50)")
@@ -142,9 +149,7 @@ def _resolve(args, spec):
     args.epochs = args.epochs or (2 if args.quick else spec.epochs)
     args.steps_per_epoch = positive("steps-per-epoch", args.steps_per_epoch) or (3 if args.quick else spec.steps_per_epoch)
     args.eval_size = positive("eval-size", args.eval_size) or (8 if args.quick else 640)
-    ntm = dict(units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1, controller="lstm",
-               memory_init="constant")
-    ntm.update(spec.ntm)
+    ntm = {**NTM_DEFAULTS, **spec.ntm}
     if args.quick:
         ntm.update(units=16, memory_size=32, memory_width=8)
     for key, value in ntm.items():
@@ -163,7 +168,7 @@ def _resolve(args, spec):
     if args.lr_schedule is None and args.learning_rate is None and args.optimizer == spec.optimizer:
         args.lr_schedule = spec.lr_schedule
     if args.learning_rate is None:
-        args.learning_rate = spec.learning_rate if args.optimizer == "adam" else 1e-4
+        args.learning_rate = spec.learning_rate if args.optimizer == "adam" else RMSPROP_LEARNING_RATE
     if not args.learning_rate > 0:
         raise ValueError(f"`--learning-rate` must be positive. Received: learning_rate={args.learning_rate!r}")
     if not args.clip_norm > 0:
