@@ -86,3 +86,31 @@ def test_rnn_speed_rejects_bad_options(args, message):
     )
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def test_xla_profile_groups_the_operations_of_a_compiled_step():
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "xla_profile.py"), "--cell", "gru", "--shape", "4,6,3,8",
+         "--steps", "2", "--top", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "kerasrnn gru (B, T, D, H) = 4,6,3,8, XLA, 2 profiled training steps"
+    groups = {line.split("  ")[1].strip(): float(line.split()[-2]) for line in lines[2:5]}
+    assert set(groups) <= {"matrix products", "stacked-buffer copies", "other"}
+    # The loop's recurrent products run at every one of the 6 steps (5 in the
+    # loop after the first, forward and backward).
+    assert groups["matrix products"] > 0
+    table = lines[lines.index(next(line for line in lines if line.endswith("operation"))) + 1 :]
+    assert 0 < len(table) <= 5
+    assert any(line.split()[-1].lower().startswith("matmul") and float(line.split()[1]) >= 5 for line in table)
+    bad = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "xla_profile.py"), "--shape", "4,6,3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "--shape takes four integers B,T,D,H. Received: '4,6,3'" in bad.stderr
