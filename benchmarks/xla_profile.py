@@ -10,8 +10,9 @@ name, per training step. The operations are also grouped: matrix products
     python benchmarks/xla_profile.py --cell gru --shape 256,50,32,128
     python benchmarks/xla_profile.py --cell lstm --shape 64,100,64,256 --keras
 
-Operation times overlap where XLA runs two at once on different threads, so
-their sum can differ from the step's wall time (printed too).
+Operation times overlap where XLA runs two at once on different threads (and
+leave out the gaps between operations), so their sum can differ from the
+step's wall time (printed too).
 """
 
 import argparse
@@ -35,8 +36,6 @@ LAYERS = {
     "gru": (kerasrnn.layers.GRU, keras.layers.GRU),
     "simple_rnn": (kerasrnn.layers.SimpleRNN, keras.layers.SimpleRNN),
 }
-# Events of the executor itself, not of an operation.
-NOT_OPS = ("ThunkExecutor::Execute", "SlinkyThreadPool::Await")
 
 
 def group(name):
@@ -61,12 +60,15 @@ def op_times(logdir, steps):
     calls = collections.Counter()
     for plane in space.planes:
         names = {k: v.name for k, v in plane.event_metadata.items()}
+        hlo_op = next((k for k, v in plane.stat_metadata.items() if v.name == "hlo_op"), None)
+        # On every thread, the caller's included (XLA runs some operations
+        # there): the events of XLA operations are those with an `hlo_op`
+        # stat, except `while` loops, whose time is that of the operations
+        # of their bodies, counted already.
         for line in plane.lines:
-            if line.name == "python":  # the caller's thread: framework events
-                continue
             for event in line.events:
                 name = names.get(event.metadata_id, "?")
-                if name in NOT_OPS or ":" in name:  # `name:Type` are TensorFlow executor ops
+                if name.startswith("while") or not any(s.metadata_id == hlo_op for s in event.stats):
                     continue
                 total[name] += event.duration_ps / 1e9
                 calls[name] += 1

@@ -99,12 +99,14 @@ def test_xla_profile_groups_the_operations_of_a_compiled_step():
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines[0] == "kerasrnn gru (B, T, D, H) = 4,6,3,8, XLA, 2 profiled training steps"
-    groups = {line.split("  ")[1].strip(): float(line.split()[-2]) for line in lines[2:5]}
-    assert set(groups) <= {"matrix products", "stacked-buffer copies", "other"}
-    # The loop's recurrent products run at every one of the 6 steps (5 in the
-    # loop after the first, forward and backward).
+    header = next(i for i, line in enumerate(lines) if line.endswith("operation"))
+    # The groups with any time in them (a tiny step may have no stacked-buffer copy).
+    groups = {line.rsplit(None, 2)[0].strip(): float(line.split()[-2]) for line in lines[2:header]}
+    assert groups and set(groups) <= {"matrix products", "stacked-buffer copies", "other"}
     assert groups["matrix products"] > 0
-    table = lines[lines.index(next(line for line in lines if line.endswith("operation"))) + 1 :]
+    table = lines[header + 1 :]
+    # The loop's recurrent products run at every step after the first: 5 calls
+    # of the same product per training step.
     assert 0 < len(table) <= 5
     assert any(line.split()[-1].lower().startswith("matmul") and float(line.split()[1]) >= 5 for line in table)
     bad = subprocess.run(
