@@ -91,7 +91,7 @@ def test_rnn_speed_rejects_bad_options(args, message):
 def test_xla_profile_groups_the_operations_of_a_compiled_step():
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "xla_profile.py"), "--cell", "gru", "--shape", "4,6,3,8",
-         "--steps", "2", "--top", "5"],
+         "--steps", "2", "--top", "30"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -107,7 +107,7 @@ def test_xla_profile_groups_the_operations_of_a_compiled_step():
     table = lines[header + 1 :]
     # The loop's recurrent products run at every step after the first: 5 calls
     # of the same product per training step.
-    assert 0 < len(table) <= 5
+    assert 0 < len(table) <= 30
     assert any(line.split()[-1].lower().startswith("matmul") and float(line.split()[1]) >= 5 for line in table)
     bad = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "xla_profile.py"), "--shape", "4,6,3"],
