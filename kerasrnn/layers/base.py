@@ -199,20 +199,23 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             z = z + self.input_bias
         return z
 
-    def input_projection_blocks(self, inputs, dropout_mask=None):
+    def input_projection_blocks(self, inputs, dropout_mask=None, dtype=None):
         """`input_projection` of `(timesteps, batch, input_dim)` inputs as one
         `(timesteps, batch, units)` tensor per gate (the layout of
-        `kerasrnn.ops.fused_rnn`)."""
+        `kerasrnn.ops.fused_rnn`), computed in `dtype` (default: the inputs'
+        and weights' own)."""
+        cast = (lambda t: t) if dtype is None else (lambda t: ops.cast(t, dtype))  # noqa: E731
+        inputs = cast(inputs)
         masks = _split_masks(dropout_mask, self.gates)
-        kernels = ops.split(self.kernel, self.gates, axis=1)
-        biases = ops.split(self.fused_input_bias, self.gates, axis=0) if self.use_bias else None
+        kernels = ops.split(cast(self.kernel), self.gates, axis=1)
+        biases = ops.split(cast(self.fused_input_bias), self.gates, axis=0) if self.use_bias else None
         shape = ops.shape(inputs)
         flat = {}
         blocks = []
         for g, (m, k) in enumerate(zip(masks, kernels)):
             key = id(m)
             if key not in flat:  # one masked copy of the inputs per distinct mask
-                x = inputs if m is None else inputs * m
+                x = inputs if m is None else inputs * cast(m)
                 flat[key] = ops.reshape(x, (-1, x.shape[-1]))
             z = ops.matmul(flat[key], k)
             if biases is not None:
@@ -426,9 +429,12 @@ class RecurrentLayer(keras.layers.RNN):
         kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
             xla = in_xla_context()
-            blocks = cell.input_projection_blocks(x, dropout_mask)
-            dtype = blocks[0].dtype
-            loop_dtype = recurrence_dtype(dtype)
+            dtype = cell.compute_dtype
+            loop_dtype = recurrence_dtype(dtype, cell.units)
+            proj_dtype = projection_dtype(dtype)
+            blocks = cell.input_projection_blocks(
+                x, dropout_mask, dtype=None if proj_dtype == dtype else proj_dtype
+            )
             blocks = tuple(ops.cast(b, loop_dtype) for b in blocks)
             weights = tuple(ops.cast(w, loop_dtype) for w in kernel.weights(cell))
             outputs, states = fused_rnn(
@@ -504,24 +510,54 @@ class RecurrentLayer(keras.layers.RNN):
         return cls(**config)
 
 
-def recurrence_dtype(dtype):
-    """The dtype the fused loop computes in for a layer computing in `dtype`.
+def recurrence_dtype(dtype, units=None):
+    """The dtype the fused loop computes in for a layer computing in `dtype`
+    with `units` units.
 
-    `float32` for a `bfloat16`/`float16` layer traced for XLA on a machine
-    without a GPU: XLA's CPU backend runs low-precision element-wise math
-    through conversions to `float32` and back at every op, which made the
-    recurrence 2-6x slower than in `float32` (benchmarks/rnn_speed.py). The
-    input projection stays in the layer's dtype; outputs and states are cast
-    back to it. Everywhere else the loop runs in `dtype`.
+    On the TensorFlow backend without a GPU, `float32` for:
+
+    * a `float16` layer: CPUs without native half-precision arithmetic run
+      `float16` math through slow emulated kernels;
+    * a `bfloat16` layer traced for XLA: XLA's CPU backend runs low-precision
+      element-wise math through conversions to `float32` and back at every
+      op, which made the recurrence 2-6x slower than in `float32`;
+    * a `bfloat16` layer with `units <= 128`: at that width the per-step
+      element-wise work outweighs the smaller products, and a `float32`
+      recurrence measured up to 14 % faster; from 192 units on the two took
+      the same time or `bfloat16` won (`benchmarks/rnn_speed.py`).
+
+    The input projection stays in the layer's dtype (see `projection_dtype`);
+    outputs and states are cast back to it. Everywhere else the loop runs in
+    `dtype`.
     """
     dtype = keras.backend.standardize_dtype(dtype)
-    if dtype not in ("bfloat16", "float16") or keras.backend.backend() != "tensorflow":
+    if dtype not in ("bfloat16", "float16") or not _half_precision_is_emulated():
         return dtype
-    import tensorflow as tf
-
-    if in_xla_context() and not tf.config.list_logical_devices("GPU"):
+    if dtype == "float16" or in_xla_context() or (units is not None and units <= 128):
         return "float32"
     return dtype
+
+
+def projection_dtype(dtype):
+    """The dtype the fused path's input projection computes in for a layer
+    computing in `dtype`: `float32` for `float16` on the TensorFlow backend
+    without a GPU (oneDNN's emulated `float16` matrix product fused with the
+    bias took about a second for one (12800, 32) x (32, 128) product there);
+    otherwise `dtype`."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype == "float16" and _half_precision_is_emulated():
+        return "float32"
+    return dtype
+
+
+def _half_precision_is_emulated():
+    """Whether half-precision math runs on the CPU (TensorFlow backend, no
+    GPU visible)."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return not tf.config.list_logical_devices("GPU")
 
 
 def in_xla_context():

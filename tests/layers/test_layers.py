@@ -12,6 +12,19 @@ from tests.helpers import load_saved_model_without_kerasrnn
 from tests.helpers import run_layer_test
 
 
+
+def _gpu_visible():
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+# The half-precision dtype choices tested below are those of a machine without a GPU.
+cpu_only = pytest.mark.skipif(_gpu_visible(), reason="half-precision dtype choices differ when a GPU is visible")
+
+
 @pytest.mark.parametrize("layer_cls, kwargs, out_shape", [
     (L.SimpleRNN, {"units": 4, "return_sequences": True}, (2, 3, 4)),
     (L.IRNN, {"units": 4}, (2, 4)),
@@ -114,9 +127,9 @@ def test_fast_path_is_the_default_and_hoists_the_input_projection():
     calls = []
     original = layer.cell.input_projection_blocks
 
-    def spy(inputs, mask=None):
+    def spy(inputs, mask=None, dtype=None):
         calls.append(tuple(inputs.shape))
-        return original(inputs, mask)
+        return original(inputs, mask, dtype=dtype)
 
     layer.cell.input_projection_blocks = spy
     layer(np.zeros((2, 7, 3), "float32"), training=True)
@@ -167,12 +180,14 @@ def test_mixed_precision_policies(policy):
         keras.config.set_dtype_policy("float32")
 
 
+@cpu_only
 def test_half_precision_recurrence_runs_in_float32_under_xla_on_cpu():
     import tensorflow as tf
 
     from kerasrnn.layers.base import recurrence_dtype
 
     assert recurrence_dtype("bfloat16") == "bfloat16"  # not traced for XLA
+    assert recurrence_dtype("bfloat16", units=256) == "bfloat16"
     seen = []
 
     @tf.function(jit_compile=True)
@@ -210,6 +225,68 @@ def test_half_precision_recurrence_runs_in_float32_under_xla_on_cpu():
     np.testing.assert_allclose(np.asarray(tf.cast(out, "float32")), ref_out, atol=2e-2)
     for g, ref in zip(grads, ref_grads):
         np.testing.assert_allclose(g, ref, atol=5e-2 * np.abs(ref).max())
+
+
+
+@cpu_only
+def test_half_precision_dtypes_on_cpu_without_xla():
+    from kerasrnn.layers.base import projection_dtype, recurrence_dtype
+
+    # This suite runs on CPUs: float16 math there is emulated (oneDNN's fused
+    # float16 product took ~1 s for one (12800, 32) x (32, 128) block), so the
+    # fused path projects and loops in float32; narrow bfloat16 layers loop
+    # in float32 (faster at <= 128 units); float32 is left alone.
+    assert recurrence_dtype("float16") == "float32"
+    assert projection_dtype("float16") == "float32"
+    assert recurrence_dtype("bfloat16", units=128) == "float32"
+    assert recurrence_dtype("bfloat16", units=129) == "bfloat16"
+    assert projection_dtype("bfloat16") == "bfloat16"
+    assert recurrence_dtype("float32", units=8) == "float32"
+    assert projection_dtype("float32") == "float32"
+
+
+@cpu_only
+@pytest.mark.parametrize("policy, units, proj, loop", [
+    ("mixed_float16", 4, "float32", "float32"),
+    ("mixed_bfloat16", 4, "bfloat16", "float32"),
+    ("mixed_bfloat16", 130, "bfloat16", "bfloat16"),
+])
+def test_fused_path_dtypes_under_half_precision(policy, units, proj, loop):
+    import kerasrnn.layers.base as base
+
+    keras.config.set_dtype_policy(policy)
+    seen = {}
+    original_fused = base.fused_rnn
+
+    def spy_fused(kernel, xp, *args, **kwargs):
+        seen["loop"] = keras.backend.standardize_dtype(xp[0].dtype)
+        return original_fused(kernel, xp, *args, **kwargs)
+
+    try:
+        layer = L.LSTM(units, return_sequences=True, seed=2)
+        x = np.random.RandomState(2).randn(2, 3, 5).astype("float32")
+        layer.build(x.shape)
+        original = layer.cell.input_projection_blocks
+
+        def spy(inputs, mask=None, dtype=None):
+            out = original(inputs, mask, dtype=dtype)
+            seen["proj"] = keras.backend.standardize_dtype(out[0].dtype)
+            return out
+
+        layer.cell.input_projection_blocks = spy
+        base.fused_rnn = spy_fused
+        out = layer(x, training=True)
+        base.fused_rnn = original_fused
+        assert seen == {"proj": proj, "loop": loop}
+        # Outputs come back in the layer's compute dtype, with the numbers of
+        # the generic (Keras-loop) path computed in that dtype.
+        assert keras.backend.standardize_dtype(out.dtype) == policy.split("_")[1]
+        reference = np.asarray(layer(x, training=False), "float32")
+        tol = 2e-2 if policy == "mixed_bfloat16" else 2e-3
+        np.testing.assert_allclose(np.asarray(out, "float32"), reference, atol=tol)
+    finally:
+        base.fused_rnn = original_fused
+        keras.config.set_dtype_policy("float32")
 
 
 @pytest.mark.parametrize("make, match", [
