@@ -165,7 +165,7 @@ class SimpleRNNKernel:
 
 
 def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_mask=False, unroll=1,
-              concat_matmul=False):
+              concat_matmul=False, save_for_backward=True):
     """Runs a fused kernel over time-major projected inputs.
 
     Args:
@@ -186,6 +186,11 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             into gates, instead of one product per gate block. Slices are
             free inside an XLA fusion; in TensorFlow's executor they are
             copies.
+        save_for_backward: Keep what the hand-written backward pass needs
+            and attach it as the gradient. `False` (inference) runs the
+            forward loop alone, saving nothing but the outputs; gradients,
+            if taken anyway, then come from automatic differentiation of
+            that loop.
 
     Returns:
         `(outputs, final_states)` with `outputs` `(timesteps, batch, units)`.
@@ -202,11 +207,9 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         keep = ops.cast(mask, dtype)
         hold = 1.0 - keep
 
-    @ops.custom_gradient
-    def run(*args):
-        xp_ = tuple(args[:n_blocks])
-        states0 = tuple(args[n_blocks : n_blocks + n_states])
-        weights_ = tuple(args[n_blocks + n_states :])
+    def forward(xp_, states0, weights_, save):
+        """The forward loop: `(final carry, stacked ys, weight blocks)`;
+        `ys` = outputs[, h per step (masked)][, saved activations]."""
         blocks = tuple(tuple(ops.split(w, n_blocks, axis=-1)) for w in weights_)
 
         def recurrent(h):
@@ -223,12 +226,12 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                 states = tuple(ops.where(keep_t > 0, n, s) for n, s in zip(new_states, states))
                 fill = ops.zeros_like(h_new) if zero_output_for_mask else carry[-1]
                 y = ops.where(keep_t > 0, h_new, fill)
-                return states + (y,), (y, states[0]) + tuple(saved)
+                return states + (y,), ((y, states[0]) + tuple(saved) if save else (y,))
             new_states, saved = kernel.forward(inputs, recurrent(states[0]), states, blocks)
-            return tuple(new_states), (new_states[0],) + tuple(saved)
+            return tuple(new_states), (new_states[0],) + (tuple(saved) if save else ())
 
         init = states0 + ((ops.zeros_like(states0[0]),) if masked else ())
-        n_stacked = 2 if masked else 1
+        n_stacked = 2 if masked and save else 1
         # The outputs and `h` (for the recurrent-kernel gradient) are stacked;
         # what only the backward loop reads stays in per-step buffers, which
         # it reads in place (on TensorFlow; saves a copy of each).
@@ -238,8 +241,21 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             (xp_, keep) if masked else xp_,
             unroll=unroll,
             differentiable=False,
-            stack=(True,) * n_stacked + (False,) * kernel.num_saved,
+            stack=(True,) * n_stacked + (False,) * (kernel.num_saved if save else 0),
         )
+        return carry, ys, blocks
+
+    if not save_for_backward:
+        carry, ys, _ = forward(xp, tuple(initial_states), tuple(weights), save=False)
+        return ys[0], list(carry[:n_states])
+
+    @ops.custom_gradient
+    def run(*args):
+        xp_ = tuple(args[:n_blocks])
+        states0 = tuple(args[n_blocks : n_blocks + n_states])
+        weights_ = tuple(args[n_blocks + n_states :])
+        carry, ys, blocks = forward(xp_, states0, weights_, save=True)
+        n_stacked = 2 if masked else 1
         final_states = carry[:n_states]
         outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
         h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)

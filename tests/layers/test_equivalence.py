@@ -107,14 +107,25 @@ GRADIENT_OPTIONS = [
 def test_same_gradients_as_keras(kind, fast_path, options):
     # Covers the hand-written backward pass (fused_bptt) and Keras's generic
     # loop: gradients w.r.t. inputs, initial states and every weight.
+    _check_gradients(kind, fast_path, options, training=True)
+
+
+@pytest.mark.parametrize("kind", list(PAIRS))
+@pytest.mark.parametrize("options", [GRADIENT_OPTIONS[0], GRADIENT_OPTIONS[3]], ids=[0, 3])
+def test_inference_gradients_match_keras(kind, options):
+    # Gradients of a `training=False` call (saliency maps, adversarial inputs)
+    # come from automatic differentiation of the forward-only loop.
+    _check_gradients(kind, True, options, training=False)
+
+
+def _check_gradients(kind, fast_path, options, training):
     ours_cls, keras_cls = PAIRS[kind]
     options = dict(options)
     use_mask = options.pop("mask", False)
     use_initial_state = options.pop("initial_state", False)
-    options.pop("training", None)
-    # training=True: the hand-written backward pass runs in training calls
-    # (without dropout the numbers equal inference).
-    training = True
+    # Dropout options ask for training calls; without dropout a training call
+    # gives the numbers of inference.
+    training = options.pop("training", training)
     zero_output = options.pop("zero_output_for_mask", False)
     x, mask = _data()
     theirs = keras_cls(6, **options)
@@ -124,7 +135,7 @@ def test_same_gradients_as_keras(kind, fast_path, options):
     ours.build(x.shape)
     ours.set_weights(theirs.get_weights())
     if fast_path:
-        assert ours.loop_implementation(training) == "fused_bptt"
+        assert ours.loop_implementation(training) == ("fused_bptt" if training else "fused_forward")
     x_var = tf.Variable(x)
     n_states = len(ours.state_size)
     state_vars = [tf.Variable(np.random.RandomState(7 + i).randn(3, 6).astype("float32")) for i in range(n_states)]

@@ -123,7 +123,7 @@ def test_fast_path_is_the_default_and_hoists_the_input_projection():
     layer = L.LSTM(4)
     assert layer.fast_path is True
     assert layer.loop_implementation(training=True) == "fused_bptt"
-    assert layer.loop_implementation(training=False) == "generic"
+    assert layer.loop_implementation(training=False) == "fused_forward"
     calls = []
     original = layer.cell.input_projection_blocks
 
@@ -135,16 +135,21 @@ def test_fast_path_is_the_default_and_hoists_the_input_projection():
     layer(np.zeros((2, 7, 3), "float32"), training=True)
     # One projection of the whole (time, batch, features) sequence, none per step.
     assert calls == [(7, 2, 3)]
-    layer(np.zeros((2, 7, 3), "float32"), training=False)  # inference: Keras's step loop
-    assert calls == [(7, 2, 3)]
+    layer(np.zeros((2, 7, 3), "float32"), training=False)  # inference: the same projection
+    assert calls == [(7, 2, 3), (7, 2, 3)]
+    layer.fast_path = False
+    layer(np.zeros((2, 7, 3), "float32"), training=True)  # Keras's step loop: per-step products
+    assert calls == [(7, 2, 3), (7, 2, 3)]
 
 
 @pytest.mark.parametrize("layer, training, expected", [
     (lambda: L.GRU(4), True, "fused_bptt"),
-    (lambda: L.GRU(4), False, "generic"),
+    (lambda: L.GRU(4), False, "fused_forward"),
     (lambda: L.SimpleRNN(4), True, "fused_bptt"),
     (lambda: L.LSTM(4, dropout=0.5), True, "fused_bptt"),
-    (lambda: L.LSTM(4, recurrent_dropout=0.5), False, "generic"),
+    (lambda: L.LSTM(4, recurrent_dropout=0.5), False, "fused_forward"),
+    (lambda: L.LSTM(4, peephole=True), False, "fused_autodiff"),
+    (lambda: L.LSTM(4, fast_path=False), True, "generic"),
     (lambda: L.LSTM(4, recurrent_dropout=0.5), True, "fused_autodiff"),
     (lambda: L.LSTM(4, peephole=True), True, "fused_autodiff"),
     (lambda: L.GRU(4, reset_after=False), True, "fused_autodiff"),
