@@ -298,13 +298,13 @@ class RecurrentLayer(keras.layers.RNN):
     attribute and written to the layer's config, exactly as for Keras's
     `LSTM`/`GRU`/`SimpleRNN`.
 
-    The fused path (`fast_path=True`, the default) is taken in training: it
-    projects the inputs of all time steps with one matrix product per gate,
-    then runs only the recurrence in the loop (with a hand-written backward
-    pass for the default configurations). Inference (`training=False`), and
-    everything with `fast_path=False`, drives `cell.call` step by step through
-    Keras's generic loop, which measured as fast as Keras's own layers in
-    inference. All paths give the same numbers.
+    The fused path (`fast_path=True`, the default) projects the inputs of
+    all time steps with one matrix product per gate, then runs only the
+    recurrence in the loop: in training with a hand-written backward pass for
+    the default configurations, in inference without saving anything for a
+    backward pass. `fast_path=False` drives `cell.call` step by step through
+    Keras's generic loop. `loop_implementation` says which loop a call takes;
+    all paths give the same numbers.
     """
 
     cell_class = None
