@@ -61,8 +61,10 @@ class LSTMKernel:
     #: Whether `backward` also reads h_{t-1} (appended to `saved` from the
     #: stack the recurrent-kernel gradient uses, so it is not saved twice).
     reads_h_prev = False
-    #: Under XLA, one concatenated recurrent product per step (`fused_rnn`'s
-    #: `concat_matmul`)? Measured 3-6% slower for LSTM, 0-8% faster for GRU.
+    #: Under XLA, one concatenated recurrent product per training step
+    #: (`fused_rnn`'s `concat_matmul`)? Measured -4 to +8% for LSTM by shape,
+    #: 0-8% faster for GRU. Inference under XLA always takes one (the layer's
+    #: choice: per-gate products made LSTM's forward loop 1.4-1.5x slower).
     xla_concat_matmul = False
 
     def forward(self, xp_t, rec, states, weights):
