@@ -427,10 +427,7 @@ class RecurrentLayer(keras.layers.RNN):
             xla = in_xla_context()
             dtype = cell.compute_dtype
             loop_dtype = recurrence_dtype(dtype, cell.units)
-            proj_dtype = projection_dtype(dtype)
-            blocks = cell.input_projection_blocks(
-                x, dropout_mask, dtype=None if proj_dtype == dtype else proj_dtype
-            )
+            blocks = cell.input_projection_blocks(x, dropout_mask, dtype=projection_dtype(dtype))
             blocks = tuple(ops.cast(b, loop_dtype) for b in blocks)
             weights = tuple(ops.cast(w, loop_dtype) for w in kernel.weights(cell))
             outputs, states = fused_rnn(

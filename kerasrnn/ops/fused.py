@@ -210,8 +210,9 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         hold = 1.0 - keep
 
     def forward(xp_, states0, weights_, save):
-        """The forward loop: `(final carry, stacked ys, weight blocks)`;
-        `ys` = outputs[, h per step (masked)][, saved activations]."""
+        """The forward loop: `(final carry, outputs, h per step, saved
+        activations, weight blocks)`; with `save=False`, `h` per step is
+        `None` and nothing is saved."""
         blocks = tuple(tuple(ops.split(w, n_blocks, axis=-1)) for w in weights_)
 
         def recurrent(h):
@@ -245,21 +246,20 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             differentiable=False,
             stack=(True,) * n_stacked + (False,) * (kernel.num_saved if save else 0),
         )
-        return carry, ys, blocks
+        h_states = ys[n_stacked - 1] if save else None
+        return carry, ys[0], h_states, tuple(ys[n_stacked:]), blocks
 
     if not save_for_backward:
-        carry, ys, _ = forward(xp, tuple(initial_states), tuple(weights), save=False)
-        return ys[0], list(carry[:n_states])
+        carry, outputs, _, _, _ = forward(xp, tuple(initial_states), tuple(weights), save=False)
+        return outputs, list(carry[:n_states])
 
     @ops.custom_gradient
     def run(*args):
         xp_ = tuple(args[:n_blocks])
         states0 = tuple(args[n_blocks : n_blocks + n_states])
         weights_ = tuple(args[n_blocks + n_states :])
-        carry, ys, blocks = forward(xp_, states0, weights_, save=True)
-        n_stacked = 2 if masked else 1
+        carry, outputs, h_states, saved_stacks, blocks = forward(xp_, states0, weights_, save=True)
         final_states = carry[:n_states]
-        outputs, h_states, saved_stacks = ys[0], ys[n_stacked - 1], tuple(ys[n_stacked:])
         h_prev = ops.concatenate([ops.expand_dims(states0[0], 0), h_states[:-1]], axis=0)
 
         def grad(*upstream, **unused):
