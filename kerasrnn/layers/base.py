@@ -531,9 +531,10 @@ def recurrence_dtype(dtype, units=None):
       element-wise math through conversions to `float32` and back at every
       op, which made the recurrence 2-6x slower than in `float32`;
     * a `bfloat16` layer with `units <= 128`: at that width the per-step
-      element-wise work outweighs the smaller products, and a `float32`
-      recurrence measured up to 14 % faster; from 192 units on the two took
-      the same time or `bfloat16` won (`benchmarks/rnn_speed.py`).
+      element-wise work outweighs the smaller products (bf16 LSTM at
+      256, 50, 32, 128 without XLA: 0.96 of Keras's training time before
+      this rule, 0.79-0.81 with it, `benchmarks/rnn_speed.py`); from 192
+      units on, one-off timings found the two equal or `bfloat16` faster.
 
     The input projection stays in the layer's dtype (see `projection_dtype`);
     outputs and states are cast back to it. Everywhere else the loop runs in
@@ -551,7 +552,8 @@ def projection_dtype(dtype):
     """The dtype the fused path's input projection computes in for a layer
     computing in `dtype`: `float32` for `float16` on the TensorFlow backend
     without a GPU (oneDNN's emulated `float16` matrix product fused with the
-    bias took about a second for one (12800, 32) x (32, 128) product there);
+    bias took about a second for one (12800, 32) x (32, 128) product there,
+    in a one-off profile);
     otherwise `dtype`."""
     dtype = keras.backend.standardize_dtype(dtype)
     if dtype == "float16" and _half_precision_is_emulated():
