@@ -11,6 +11,7 @@ is timed in the same run to express achieved GFLOP/s.
     python benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
     python benchmarks/rnn_speed.py --quick        # seconds, smoke test
     python benchmarks/rnn_speed.py --cells gru --policies float32 --jit true
+    python benchmarks/rnn_speed.py --shapes 256,50,32,128 --cells gru --jit true --policies float32
 """
 
 import argparse
@@ -147,9 +148,24 @@ def main(argv=None):
         action="store_true",
         help="also time kerasrnn's fast_path=False layers (in the 341d870 run: 218 s more timed steps on top of 287 s)",
     )
+    parser.add_argument(
+        "--shapes",
+        help="semicolon-separated B,T,D,H shapes to time instead of the default three "
+        "(e.g. '256,50,32,128' or '64,100,64,256;256,50,32,128')",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny shapes, few steps")
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else CONFIGS
+    if args.shapes:
+        configs = []
+        for text in args.shapes.split(";"):
+            try:
+                config = tuple(int(v) for v in text.split(","))
+            except ValueError:
+                config = ()
+            if len(config) != 4 or min(config) < 1:
+                parser.error(f"--shapes takes positive B,T,D,H quadruples separated by ';'. Received: {args.shapes!r}")
+            configs.append(config)
     steps, warmup = (3, 1) if args.quick else (args.steps, args.warmup)
     cells = args.cells.split(",")
     policies = args.policies.split(",")

@@ -51,6 +51,23 @@ def test_rnn_speed_quick_report(tmp_path, generic):
     assert row in table.splitlines() and "GEMM GFLOP/s" in table
 
 
+def test_rnn_speed_times_the_shapes_asked_for(tmp_path):
+    out = tmp_path / "one.json"
+    args = ["--quick", "--shapes", "6,5,3,8;4,3,2,12", "--cells", "lstm", "--policies", "float32", "--jit", "false",
+            "--output", str(out)]
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    shapes = [(c["cell"], c["batch"], c["timesteps"], c["features"], c["units"]) for c in report["results"]]
+    assert shapes == [("lstm", 6, 5, 3, 8), ("lstm", 4, 3, 2, 12)]
+    assert set(report["gemm_gflops_float32"]) == {"8", "12"}
+
+
 def test_time_alternating_and_paired_ratio_quartiles():
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     try:
@@ -75,6 +92,8 @@ def test_time_alternating_and_paired_ratio_quartiles():
     [
         (["--cells", "lstm,rnn"], "--cells takes a comma-separated list of lstm, gru. Received: ['rnn']"),
         (["--jit", "yes"], "--jit takes a comma-separated list of false, true. Received: ['yes']"),
+        (["--shapes", "64,100,64"], "--shapes takes positive B,T,D,H quadruples separated by ';'. Received: '64,100,64'"),
+        (["--shapes", "8,10,8,16;8,0,8,16"], "Received: '8,10,8,16;8,0,8,16'"),
     ],
 )
 def test_rnn_speed_rejects_bad_options(args, message):
