@@ -12,9 +12,13 @@ Everything is kept in per-gate blocks of shape `(batch, units)`: the projected
 inputs arrive as one `(timesteps, batch, units)` tensor per gate, the step
 multiplies the state by each gate's block of the recurrent kernel, and the
 backward step multiplies each gate's gradient by that block's transpose and
-sums. On a CPU, concatenating and splitting along the last axis (what a
-`(batch, gates * units)` layout needs at every step, forward and backward)
-costs more than the extra small matrix products; blocks avoid it.
+sums. On a CPU, in TensorFlow's executor, concatenating and splitting along
+the last axis (what a `(batch, gates * units)` layout needs at every step,
+forward and backward) costs more than the extra small matrix products;
+blocks avoid it. Under XLA, where slices are free inside fusions, the driver
+can instead take one concatenated product forward (`concat_matmul`) and/or
+backward (`concat_backward`); see `RecurrentLayer.inner_loop` for which
+combination the layers use.
 
 A kernel describes one cell type: `forward(xp_t, rec, states, weights)` of
 one step, given the step's projected inputs and recurrent products `h W_g`
@@ -61,11 +65,6 @@ class LSTMKernel:
     #: Whether `backward` also reads h_{t-1} (appended to `saved` from the
     #: stack the recurrent-kernel gradient uses, so it is not saved twice).
     reads_h_prev = False
-    #: Under XLA, one concatenated recurrent product per training step
-    #: (`fused_rnn`'s `concat_matmul`)? Measured -4 to +8% for LSTM by shape,
-    #: 0-8% faster for GRU. Inference under XLA always takes one (the layer's
-    #: choice: per-gate products made LSTM's forward loop 1.4-1.5x slower).
-    xla_concat_matmul = False
 
     def forward(self, xp_t, rec, states, weights):
         h, c = states
@@ -107,7 +106,6 @@ class GRUKernel:
     blocks = 3
     num_saved = 4  # z, r, hh, r_h (and h_{t-1}, read from the h stack)
     reads_h_prev = True
-    xla_concat_matmul = True
 
     def forward(self, xp_t, rec, states, weights):
         (h,) = states
@@ -148,7 +146,6 @@ class SimpleRNNKernel:
     blocks = 1
     num_saved = 1  # h_t
     reads_h_prev = False
-    xla_concat_matmul = False  # one block: the same product
 
     def forward(self, xp_t, rec, states, weights):
         h = ops.tanh(xp_t[0] + rec[0])
@@ -167,7 +164,7 @@ class SimpleRNNKernel:
 
 
 def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_mask=False, unroll=1,
-              concat_matmul=False, save_for_backward=True):
+              concat_matmul=False, concat_backward=False, save_for_backward=True):
     """Runs a fused kernel over time-major projected inputs.
 
     Args:
@@ -184,10 +181,13 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         zero_output_for_mask: Emit zeros instead at masked steps.
         unroll: Steps per loop iteration.
         concat_matmul: One `(batch, units) x (units, blocks * units)` product
-            per step (and one for the backward step) whose result is sliced
-            into gates, instead of one product per gate block. Slices are
-            free inside an XLA fusion; in TensorFlow's executor they are
-            copies.
+            per forward step whose result is sliced into gates, instead of
+            one product per gate block. Slices are free inside an XLA
+            fusion; in TensorFlow's executor they are copies.
+        concat_backward: One `(batch, blocks * units) x (blocks * units,
+            units)` product per backward step, of the concatenated gate
+            gradients with the transposed recurrent kernel, instead of one
+            product per gate block and their sum.
         save_for_backward: Keep what the hand-written backward pass needs
             and attach it as the gradient. `False` (inference) runs the
             forward loop alone, saving nothing but the outputs; gradients,
@@ -274,7 +274,7 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
             d_finals = tuple(_zeros_if_none(d, s) for d, s in zip(d_finals, final_states))
             # The transposed recurrent kernel, whole or per gate block, for
             # the gradient flowing back through the recurrent product.
-            if concat_matmul:
+            if concat_backward:
                 full_t = ops.transpose(weights_[0])
             else:
                 kernel_t = tuple(ops.transpose(u) for u in blocks[0])
@@ -301,7 +301,7 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
                 else:
                     d_new = d_states
                 dxp_t, d_rec_t, d_prev = kernel.backward(d_new, saved, blocks)
-                if concat_matmul:
+                if concat_backward:
                     through = ops.matmul(ops.concatenate(d_rec_t, axis=-1), full_t)
                 else:
                     through = ops.matmul(d_rec_t[0], kernel_t[0])

@@ -58,14 +58,17 @@ def _loss_and_grads(fn, xp, states, weights):
 
 @pytest.mark.parametrize("name", list(KERNELS))
 @pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize("concat_matmul", [False, True])
+@pytest.mark.parametrize("concat_matmul, concat_backward", [(False, False), (False, True), (True, False), (True, True)])
 @pytest.mark.parametrize("jit", [False, True])
-def test_fused_backward_matches_autodiff_of_python_loop(name, masked, concat_matmul, jit):
+def test_fused_backward_matches_autodiff_of_python_loop(name, masked, concat_matmul, concat_backward, jit):
     kernel, xp, states, weights, mask = _problem(name, masked)
     expected = _loss_and_grads(lambda x, s, w: _reference(kernel, x, s, w, mask), xp, states, weights)
 
     def fused(x, s, w):
-        return fused_rnn(kernel, tuple(x), tuple(s), tuple(w), mask=mask, unroll=2, concat_matmul=concat_matmul)
+        return fused_rnn(
+            kernel, tuple(x), tuple(s), tuple(w), mask=mask, unroll=2, concat_matmul=concat_matmul,
+            concat_backward=concat_backward,
+        )
 
     run = tf.function(lambda: _loss_and_grads(fused, xp, states, weights), jit_compile=True) if jit else (
         lambda: _loss_and_grads(fused, xp, states, weights)
