@@ -446,7 +446,9 @@ class RecurrentLayer(keras.layers.RNN):
                 # one concatenated product backward, which measured 1-7 %
                 # faster than one concatenated product both ways (GRU's
                 # choice before) and than per-gate products both ways
-                # (LSTM's), on all three benchmark shapes. Without XLA
+                # (LSTM's) on all three benchmark shapes in one A/B (a
+                # recheck on a slow day: 3-4 % faster at 32,200,128,512,
+                # within noise at 256,50,32,128). Without XLA
                 # per-gate products both ways (a concatenated backward
                 # product measured 12-19 % slower there).
                 concat_matmul=xla and not training,
