@@ -11,7 +11,7 @@ import shutil
 
 import tensorflow as tf
 
-from kerasrnn.data.text import OOV_ID
+from kerasrnn.data.text import UNKNOWN_CHAR_ID
 from kerasrnn.data.text import check_vocabulary
 from kerasrnn.data.text import chars_to_ids
 from kerasrnn.data.text import ids_to_text
@@ -56,8 +56,8 @@ class CharGenerator(tf.Module):
 
     * returns `prompt` (unchanged) followed by exactly `length` generated
       characters (code points), as one UTF-8 `tf.string` scalar;
-    * characters of the prompt outside the vocabulary are read as the OOV id
-      (never an error) and `OOV_TOKEN` is never generated;
+    * characters of the prompt outside the vocabulary are read as
+      `UNKNOWN_CHAR_ID` (never an error), which is never generated;
     * an empty prompt starts from `start_token` (not part of the output);
     * `temperature` must be > 0 (1 samples the model's distribution, lower
       values are greedier) and `length` >= 0, else `InvalidArgumentError`;
@@ -145,7 +145,7 @@ class CharGenerator(tf.Module):
         logits = self.output_layer(x[:, -1])
 
         def step(t, logits, states, generated):
-            next_id = sample_logits(logits, temperature, tf.stack([seed, tf.cast(t, tf.int64)]), (OOV_ID,))
+            next_id = sample_logits(logits, temperature, tf.stack([seed, tf.cast(t, tf.int64)]), (UNKNOWN_CHAR_ID,))
             generated = generated.write(t, next_id[0])
             x = self.embedding(next_id)
             new_states = []

@@ -1,5 +1,8 @@
 """Matplotlib helpers for pipelines and notebooks: learning curves, heat maps.
 
+`learning_curves` draws a Keras `History`; `plot_curves` draws any named
+curves (one run or several per label) against shared x values.
+
 Matplotlib is imported only when a function is called, and figures are drawn
 with the Agg canvas directly (no `pyplot`), so these helpers work on machines
 without a display and never change the pyplot backend of a notebook. Each
@@ -90,6 +93,90 @@ def learning_curves(history, path=None, keys=None, scale=1.0, ylabel="loss", tit
     if title:
         axes.set_title(title)
     return _save(figure, path, dpi)
+
+
+def plot_curves(curves, path=None, x=None, xlabel="epoch", ylabel=None, title=None, logy=False,
+                dpi=100):
+    """Plots named curves on one set of axes, each a single run or several.
+
+    Args:
+        curves: Mapping label -> values. The values are one curve (a 1-D
+            sequence of numbers) or several runs of the same curve (a
+            sequence of 1-D sequences, e.g. one per seed): each run is drawn
+            faint and their mean bold (runs are cut to the shortest).
+        path: Where to write the PNG (directories are created); `None` only
+            returns the figure.
+        x: The x values shared by every curve (numbers, or strings for
+            categories); default `1, 2, ...` (epochs). Curves longer than `x`
+            are cut to its length.
+        xlabel, ylabel, title: Axis labels and title.
+        logy: Symmetric-log y axis (linear within ±0.1), for values that span
+            decades and may reach 0.
+        dpi: Resolution of the PNG.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+
+    Example: `plot_curves({"loss": [2.1, 1.4, 1.2]}, "loss.png")`, or
+    `plot_curves({"LSTM": [[0.7, 0.8], [0.72, 0.79]]}, "acc.png",
+    ylabel="validation accuracy")` for two runs.
+    """
+    import numpy as np
+
+    if not curves:
+        raise ValueError("`curves` must hold at least one curve. Received: curves={}")
+    figure = _figure((7.0, 4.0))
+    axes = figure.add_subplot()
+    for k, (label, values) in enumerate(curves.items()):
+        color = f"C{k}"
+        runs = [values] if _is_curve(values) else list(values)
+        if not runs or not all(_is_curve(r) and len(r) for r in runs):
+            raise ValueError(
+                f"Each curve must be a non-empty 1-D sequence of numbers or a list of them. "
+                f"Received: curves[{label!r}]={values!r}"
+            )
+        length = min(len(r) for r in runs)
+        if x is not None:
+            length = min(length, len(x))
+        xs = list(x[:length]) if x is not None else list(range(1, length + 1))
+        if len(runs) == 1:
+            axes.plot(xs, np.asarray(runs[0][:length], dtype=float), color=color,
+                      marker="o" if length < 30 else None, markersize=3, label=str(label))
+            continue
+        ys = np.asarray([r[:length] for r in runs], dtype=float)
+        for run in ys:
+            axes.plot(xs, run, color=color, alpha=0.25, linewidth=1)
+        axes.plot(xs, ys.mean(axis=0), color=color, linewidth=2.5,
+                  label=f"{label} (mean of {len(runs)})")
+    if x is None:
+        from matplotlib.ticker import MaxNLocator
+
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if xlabel:
+        axes.set_xlabel(xlabel)
+    if ylabel:
+        axes.set_ylabel(ylabel)
+    if logy:
+        axes.set_yscale("symlog", linthresh=0.1)
+    if title:
+        axes.set_title(title)
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _save(figure, path, dpi)
+
+
+def _is_curve(values):
+    """Whether `values` is one curve (a 1-D sequence of numbers)."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(values, np.ndarray):
+        return values.ndim == 1
+    try:
+        return all(isinstance(v, numbers.Real) for v in values)
+    except TypeError:  # not iterable
+        return False
 
 
 def heatmap(values, path=None, x_labels=None, y_labels=None, xlabel=None, ylabel=None, title=None,

@@ -359,14 +359,15 @@ def run_task(args, spec):
     )
     seen = [int(n) for n in hist["sequences_seen"]]
     plot_curves(
-        os.path.join(out, "learning_curves.png"),
         {
-            "train bits/seq": (seen, hist["bits_per_sequence"]),
-            "held-out bits/seq": (seen, hist["val_bits_per_sequence"]),
-            "held-out bit errors/seq": (seen, hist["val_bit_errors_per_sequence"]),
+            "train bits/seq": hist["bits_per_sequence"],
+            "held-out bits/seq": hist["val_bits_per_sequence"],
+            "held-out bit errors/seq": hist["val_bit_errors_per_sequence"],
         },
-        "training sequences",
-        "per sequence",
+        os.path.join(out, "learning_curves.png"),
+        x=seen,
+        xlabel="training sequences",
+        ylabel="per sequence",
         title=f"{spec.name}: {args.model}",
         logy=True,
     )
@@ -406,10 +407,11 @@ def run_task(args, spec):
         write_json(os.path.join(out, "generalisation.json"), report)
         labels = list(report)
         plot_curves(
+            {"bit errors/seq (mean)": [report[k]["bit_errors_per_sequence_mean"] for k in labels]},
             os.path.join(out, "generalisation.png"),
-            {"bit errors/seq (mean)": (labels, [report[k]["bit_errors_per_sequence_mean"] for k in labels])},
-            "test set",
-            "bit errors per sequence",
+            x=labels,
+            xlabel="test set",
+            ylabel="bit errors per sequence",
             title=f"{spec.name}: {args.model}, generalisation",
         )
 

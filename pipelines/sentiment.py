@@ -354,7 +354,7 @@ def run(args):
     write_history(os.path.join(out, "history.csv"), history_columns)
     from kerasrnn.embeddings.plots import plot_curves
 
-    plot_curves(curves, os.path.join(out, "val_accuracy.png"),
+    plot_curves(curves, os.path.join(out, "val_accuracy.png"), ylabel="validation accuracy",
                 title=f"{settings['source']}: Bi-{args.cell.upper()} validation accuracy per epoch")
     summary = _summarize(curves, settings)
     best = max(settings["variants"], key=lambda v: summary["variants"][v]["final_val_accuracy"]["mean"])

@@ -15,17 +15,24 @@ callables, to be chained with `tf.data.Dataset.apply`:
 ...     .apply(next_char_targets())          # (ids[:-1], ids[1:])
 ... )
 
-Id 0 is reserved for characters outside the vocabulary (`OOV_TOKEN`), so a
-model can read any text; ids `1..len(vocabulary) - 1` are the characters of
-the training text in code-point order.
+Id 0 (`UNKNOWN_CHAR_ID`) is reserved for characters outside the vocabulary
+(`UNKNOWN_CHAR`), so a model can read any text; ids `1..len(vocabulary) - 1`
+are the characters of the training text in code-point order. This layout is
+the character language model's own: it has no padding, start or end ids, and
+differs from the token vocabularies of `kerasrnn.data.translation`, whose
+reserved ids (`OOV_ID` = 3 among them) are defined in `kerasrnn.data.ids`.
 """
 
 import tensorflow as tf
 
-#: Vocabulary entry of id 0, which every unknown character maps to.
-OOV_TOKEN = "\ufffd"
-#: Id of `OOV_TOKEN`.
-OOV_ID = 0
+from kerasrnn.validation import check_fraction
+from kerasrnn.validation import check_positive_int
+
+#: Vocabulary entry of id 0, which every unknown character maps to (U+FFFD,
+#: the Unicode replacement character).
+UNKNOWN_CHAR = "\ufffd"
+#: Id of `UNKNOWN_CHAR`: every character outside the vocabulary maps to it.
+UNKNOWN_CHAR_ID = 0
 
 
 def read_text(path, argument="text"):
@@ -64,27 +71,27 @@ def read_text(path, argument="text"):
 
 
 def build_vocabulary(text):
-    """The characters of `text`, in code-point order, after `OOV_TOKEN`.
+    """The characters of `text`, in code-point order, after `UNKNOWN_CHAR`.
 
     Args:
         text: A non-empty `str`.
 
     Returns:
-        A list of one-character strings; entry 0 is `OOV_TOKEN`.
+        A list of one-character strings; entry 0 is `UNKNOWN_CHAR`.
     """
     if not isinstance(text, str) or not text:
         raise ValueError(f"`text` must be a non-empty string. Received: {type(text).__name__} "
                          f"of length {len(text) if isinstance(text, str) else 'n/a'}")
-    return [OOV_TOKEN] + sorted(set(text) - {OOV_TOKEN})
+    return [UNKNOWN_CHAR] + sorted(set(text) - {UNKNOWN_CHAR})
 
 
 def check_vocabulary(vocabulary):
     """Raises a clear `ValueError` unless `vocabulary` is a list of distinct
-    one-character strings starting with `OOV_TOKEN`."""
+    one-character strings starting with `UNKNOWN_CHAR`."""
     vocabulary = list(vocabulary)
-    if len(vocabulary) < 2 or vocabulary[0] != OOV_TOKEN:
+    if len(vocabulary) < 2 or vocabulary[0] != UNKNOWN_CHAR:
         raise ValueError(
-            f"`vocabulary` must start with OOV_TOKEN ({OOV_TOKEN!r}) followed by at least one "
+            f"`vocabulary` must start with UNKNOWN_CHAR ({UNKNOWN_CHAR!r}) followed by at least one "
             f"character. Received: {vocabulary[:5]!r}..."
         )
     bad = [c for c in vocabulary[1:] if not isinstance(c, str) or len(c) != 1]
@@ -97,12 +104,12 @@ def check_vocabulary(vocabulary):
 
 def lookup_table(vocabulary):
     """A `tf.lookup.StaticHashTable` from character to int64 id; unknown
-    characters (and `OOV_TOKEN`) map to `OOV_ID`."""
+    characters (and `UNKNOWN_CHAR`) map to `UNKNOWN_CHAR_ID`."""
     vocabulary = check_vocabulary(vocabulary)
     keys = tf.constant(vocabulary[1:], dtype=tf.string)
     values = tf.range(1, len(vocabulary), dtype=tf.int64)
     return tf.lookup.StaticHashTable(
-        tf.lookup.KeyValueTensorInitializer(keys, values), default_value=OOV_ID
+        tf.lookup.KeyValueTensorInitializer(keys, values), default_value=UNKNOWN_CHAR_ID
     )
 
 
@@ -131,12 +138,7 @@ def split_tail(validation_fraction):
     to validation, the rest to training (so validation is held out from the
     end of the text).
     """
-    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
-            or not 0.0 < validation_fraction < 1.0:
-        raise ValueError(
-            "`validation_fraction` must be a float in (0, 1). "
-            f"Received: validation_fraction={validation_fraction!r}"
-        )
+    validation_fraction = check_fraction("validation_fraction", validation_fraction)
 
     def boundary(ids):
         n = tf.shape(ids, out_type=tf.int64)[0]
@@ -164,8 +166,8 @@ def windows(size, shift=None):
     every `shift` items (default `size`); a short tail is dropped, and an
     element shorter than `size` gives no window.
     """
-    size = _positive(size, "size")
-    shift = size if shift is None else _positive(shift, "shift")
+    size = check_positive_int("size", size)
+    shift = size if shift is None else check_positive_int("shift", shift)
 
     def apply(dataset):
         return dataset.flat_map(
@@ -191,7 +193,3 @@ def next_char_targets():
     return apply
 
 
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value

@@ -3,8 +3,9 @@
 Tokenisation, lookup and detokenisation are TensorFlow string ops, so the same
 code prepares the training data and runs inside an exported SavedModel.
 
-Reserved ids (`kerasrnn.seq2seq.PAD_ID, START_ID, END_ID, OOV_ID`): 0 padding,
-1 start, 2 end, 3 out-of-vocabulary. Unknown characters or words map to 3.
+Every vocabulary starts with the reserved tokens of `kerasrnn.data.ids`
+(`PAD_ID`, `START_ID`, `END_ID`, `OOV_ID`: 0 padding, 1 start, 2 end, 3
+out-of-vocabulary); unknown characters or words map to `OOV_ID`.
 
 A source is encoded as its first `max_length` tokens followed by the end token
 (longer sources are truncated); a target as `[start] + tokens` (decoder input)
@@ -16,9 +17,19 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-PAD, START, END, OOV = "<pad>", "<s>", "</s>", "<unk>"
-RESERVED = (PAD, START, END, OOV)
-PAD_ID, START_ID, END_ID, OOV_ID = 0, 1, 2, 3
+# The reserved tokens and ids are defined once, in kerasrnn.data.ids; they are
+# re-exported here (`translation.END_ID`, `translation.OOV`, ...) for callers.
+from kerasrnn.data.ids import END  # noqa: F401
+from kerasrnn.data.ids import END_ID
+from kerasrnn.data.ids import OOV  # noqa: F401
+from kerasrnn.data.ids import OOV_ID
+from kerasrnn.data.ids import PAD  # noqa: F401
+from kerasrnn.data.ids import PAD_ID  # noqa: F401
+from kerasrnn.data.ids import RESERVED_TOKENS as RESERVED
+from kerasrnn.data.ids import START  # noqa: F401
+from kerasrnn.data.ids import START_ID
+from kerasrnn.validation import check_choice
+
 LEVELS = ("char", "word")
 
 # Words: runs of letters/digits/apostrophes; every other non-space character
@@ -53,8 +64,7 @@ class Vocabulary:
     """
 
     def __init__(self, tokens, level):
-        if level not in LEVELS:
-            raise ValueError(f"`level` must be one of {LEVELS}. Received: level={level!r}")
+        check_choice("level", level, LEVELS)
         tokens = [t for t in tokens if t not in RESERVED]
         self.tokens = list(RESERVED) + tokens
         self.level = level

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kerasrnn.plots import plot_curves  # noqa: F401  (the one definition, re-exported)
 from kerasrnn.plots import subplots
 
 
@@ -30,26 +31,3 @@ def plot_projection(keyed_vectors, words, path, title="Word vectors (PCA)"):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return known
-
-
-def plot_curves(curves, path, ylabel="validation accuracy", title=None):
-    """Plots `{label: [run, ...]}` (each run a per-epoch list): faint lines per
-    run, a bold mean per label. Saves a PNG at `path`."""
-    fig, ax = subplots(figsize=(8, 5))
-    for k, (label, runs) in enumerate(curves.items()):
-        color = f"C{k}"
-        length = min(len(r) for r in runs)
-        epochs = np.arange(1, length + 1)
-        for run in runs:
-            ax.plot(epochs, run[:length], color=color, alpha=0.25, linewidth=1)
-        mean = np.mean([r[:length] for r in runs], axis=0)
-        ax.plot(epochs, mean, color=color, linewidth=2.5, label=f"{label} (mean of {len(runs)})")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path

@@ -1,6 +1,7 @@
 """Hand-written recurrent cells and layers (keras.ops only)."""
 
 from kerasrnn.layers.bahdanau_attention import BahdanauAttention
+from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.deep_rnn import DeepRNN
 from kerasrnn.layers.deep_rnn import DeepRNNCell
 from kerasrnn.layers.feedback import OutputFeedbackCell
@@ -11,6 +12,12 @@ from kerasrnn.layers.lstm import LSTM
 from kerasrnn.layers.lstm import LSTMCell
 from kerasrnn.layers.luong_attention import LuongAttention
 from kerasrnn.layers.ntm_cell import NTMCell
+from kerasrnn.layers.registry import CELL_NAMES
+from kerasrnn.layers.registry import CELLS
+from kerasrnn.layers.registry import RECURRENT_LAYERS
+from kerasrnn.layers.registry import get_cell
+from kerasrnn.layers.registry import get_recurrent_layer
+from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.simple_rnn import IRNN
 from kerasrnn.layers.simple_rnn import SimpleRNN
 from kerasrnn.layers.simple_rnn import SimpleRNNCell
@@ -18,6 +25,9 @@ from kerasrnn.layers.tree_rnn import TreeLSTM
 from kerasrnn.layers.tree_rnn import TreeRNN
 
 __all__ = [
+    "CELLS",
+    "CELL_NAMES",
+    "RECURRENT_LAYERS",
     "BahdanauAttention",
     "DeepRNN",
     "DeepRNNCell",
@@ -30,8 +40,12 @@ __all__ = [
     "NTMCell",
     "OutputFeedbackCell",
     "OutputFeedbackRNN",
+    "RecurrentCell",
+    "RecurrentLayer",
     "SimpleRNN",
     "SimpleRNNCell",
     "TreeLSTM",
     "TreeRNN",
+    "get_cell",
+    "get_recurrent_layer",
 ]

@@ -5,7 +5,7 @@ from keras import initializers
 from keras import ops
 
 from kerasrnn.layers.attention_base import AttentionMechanism
-from kerasrnn.layers.base import check_units
+from kerasrnn.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn")
@@ -52,7 +52,7 @@ class BahdanauAttention(AttentionMechanism):
 
     def __init__(self, units, normalize=False, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = check_positive_int("units", units)
         self.normalize = bool(normalize)
         self.kernel_initializer = initializers.get(kernel_initializer)
 

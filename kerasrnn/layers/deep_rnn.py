@@ -11,28 +11,15 @@ from keras import ops
 from keras import tree
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-from kerasrnn.layers.base import RecurrentCell
-from kerasrnn.layers.base import get_activation
+from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.cell import get_activation
 from kerasrnn.ops import rnn
+from kerasrnn.validation import check_bool
+from kerasrnn.validation import check_positive_int_tuple
 
 
 def _sizes(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _check_units_tuple(value, name):
-    if value is None:
-        return ()
-    values = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-    if any(isinstance(v, bool) or not isinstance(v, int) or v <= 0 for v in values):
-        raise ValueError(f"`{name}` must be a tuple of positive integers. Received: {name}={value!r}")
-    return values
-
-
-def _check_bool(value, name):
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be a boolean. Received: {name}={value!r}")
-    return value
 
 
 def _deserialize_cells(cells):
@@ -121,12 +108,12 @@ class DeepRNNCell(keras.layers.Layer, DropoutRNNCell):
     ):
         super().__init__(**kwargs)
         self.cells = _deserialize_cells(cells)
-        self.input_skip = _check_bool(input_skip, "input_skip")
-        self.output_skip = _check_bool(output_skip, "output_skip")
-        self.residual = _check_bool(residual, "residual")
-        self.input_units = _check_units_tuple(input_units, "input_units")
-        self.transition_units = _check_units_tuple(transition_units, "transition_units")
-        self.output_units = _check_units_tuple(output_units, "output_units")
+        self.input_skip = check_bool("input_skip", input_skip)
+        self.output_skip = check_bool("output_skip", output_skip)
+        self.residual = check_bool("residual", residual)
+        self.input_units = check_positive_int_tuple("input_units", input_units)
+        self.transition_units = check_positive_int_tuple("transition_units", transition_units)
+        self.output_units = check_positive_int_tuple("output_units", output_units)
         self.mlp_activation = get_activation(mlp_activation, "mlp_activation")
         self._mlp_activation_config = keras.activations.serialize(self.mlp_activation)
         widths = [c.output_size for c in self.cells]
@@ -358,7 +345,7 @@ class DeepRNN(keras.layers.RNN):
             name="deep_rnn_cell",
         )
         super().__init__(cell, **kwargs)
-        self.fast_path = _check_bool(fast_path, "fast_path")
+        self.fast_path = check_bool("fast_path", fast_path)
 
     def uses_fast_path(self):
         return self.fast_path and all(isinstance(c, RecurrentCell) for c in self.cell.cells)

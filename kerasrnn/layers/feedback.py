@@ -11,10 +11,12 @@ from keras import ops
 from keras import tree
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
-from kerasrnn.layers.base import RecurrentCell
-from kerasrnn.layers.base import check_units
-from kerasrnn.layers.base import get_activation
+from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.cell import get_activation
 from kerasrnn.ops import rnn
+from kerasrnn.validation import check_choice
+from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_positive_number
 
 FEEDBACK_MODES = ("output", "greedy", "sample")
 
@@ -74,14 +76,10 @@ class OutputFeedbackCell(keras.layers.Layer):
                 f"`cell` must be an RNN cell (with `call`, `state_size` and `output_size`). Received: cell={cell!r}"
             )
         self.cell = cell
-        self.output_units = None if output_units is None else check_units(output_units, "output_units")
+        self.output_units = None if output_units is None else check_positive_int("output_units", output_units)
         self.output_activation = get_activation(output_activation, "output_activation")
-        if feedback not in FEEDBACK_MODES:
-            raise ValueError(f"`feedback` must be one of {FEEDBACK_MODES}. Received: feedback={feedback!r}")
-        self.feedback = feedback
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature <= 0:
-            raise ValueError(f"`temperature` must be a positive number. Received: temperature={temperature!r}")
-        self.temperature = float(temperature)
+        self.feedback = check_choice("feedback", feedback, FEEDBACK_MODES)
+        self.temperature = check_positive_number("temperature", temperature)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.readout = None

@@ -4,9 +4,9 @@ import keras
 from keras import activations
 from keras import ops
 
-from kerasrnn.layers.base import RecurrentCell
-from kerasrnn.layers.base import RecurrentLayer
-from kerasrnn.layers.base import get_activation
+from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.sequence import RecurrentLayer
+from kerasrnn.layers.cell import get_activation
 from kerasrnn.ops.fused import GRUKernel
 
 

@@ -5,7 +5,8 @@ from keras import initializers
 from keras import ops
 
 from kerasrnn.layers.attention_base import AttentionMechanism
-from kerasrnn.layers.base import check_units
+from kerasrnn.validation import check_choice
+from kerasrnn.validation import check_positive_int
 
 _SCORES = ("dot", "general", "concat")
 
@@ -56,10 +57,9 @@ class LuongAttention(AttentionMechanism):
     def __init__(self, score="general", units=None, scale=False,
                  kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if score not in _SCORES:
-            raise ValueError(f"`score` must be one of {_SCORES}. Received: score={score!r}")
+        check_choice("score", score, _SCORES)
         if score == "concat":
-            check_units(units)
+            units = check_positive_int("units", units)
         elif units is not None:
             raise ValueError(
                 f"`units` is only used by score='concat'. Received: units={units!r}, score={score!r}"

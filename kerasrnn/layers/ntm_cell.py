@@ -5,20 +5,17 @@ import math
 import keras
 from keras import ops
 
-from kerasrnn.layers.base import check_units
 from kerasrnn.layers.lstm import LSTMCell
 from kerasrnn.memory import addressing
+from kerasrnn.validation import check_choice
+from kerasrnn.validation import check_int
+from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_positive_number
 
 CONTROLLERS = ("lstm", "dense")
 MEMORY_INITS = ("constant", "learned", "random")
 #: Value of every memory entry with `memory_init="constant"` (Collier & Beel).
 CONSTANT_MEMORY = 1e-6
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return value
 
 
 def _focused_logits(shape, dtype=None):
@@ -124,27 +121,21 @@ class NTMCell(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = check_units(units)
-        self.memory_size = _check_int(memory_size, "memory_size", 1)
-        self.memory_width = _check_int(memory_width, "memory_width", 1)
-        self.num_read_heads = _check_int(num_read_heads, "num_read_heads", 1)
-        self.num_write_heads = _check_int(num_write_heads, "num_write_heads", 1)
-        self.shift_range = _check_int(shift_range, "shift_range", 0)
+        self.units = check_positive_int("units", units)
+        self.memory_size = memory_size = check_positive_int("memory_size", memory_size)
+        self.memory_width = memory_width = check_positive_int("memory_width", memory_width)
+        self.num_read_heads = num_read_heads = check_positive_int("num_read_heads", num_read_heads)
+        self.num_write_heads = num_write_heads = check_positive_int("num_write_heads", num_write_heads)
+        self.shift_range = shift_range = check_int("shift_range", shift_range, minimum=0)
         if 2 * shift_range >= memory_size:
             raise ValueError(
                 "`shift_range` must be smaller than memory_size / 2 "
                 f"(2 * shift_range + 1 offsets on {memory_size} rows). "
                 f"Received: shift_range={shift_range!r}, memory_size={memory_size!r}"
             )
-        if controller not in CONTROLLERS:
-            raise ValueError(f"`controller` must be one of {CONTROLLERS}. Received: controller={controller!r}")
-        self.controller = controller
-        if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or not clip_value > 0:
-            raise ValueError(f"`clip_value` must be a positive number. Received: clip_value={clip_value!r}")
-        self.clip_value = float(clip_value)
-        if memory_init not in MEMORY_INITS:
-            raise ValueError(f"`memory_init` must be one of {MEMORY_INITS}. Received: memory_init={memory_init!r}")
-        self.memory_init = memory_init
+        self.controller = check_choice("controller", controller, CONTROLLERS)
+        self.clip_value = check_positive_number("clip_value", clip_value)
+        self.memory_init = check_choice("memory_init", memory_init, MEMORY_INITS)
         if memory_trainable is None:
             memory_trainable = memory_init == "learned"
         if not isinstance(memory_trainable, bool) or (memory_init == "learned" and not memory_trainable):

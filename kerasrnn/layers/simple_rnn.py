@@ -4,9 +4,10 @@ import keras
 from keras import activations
 from keras import ops
 
-from kerasrnn.layers.base import RecurrentCell
-from kerasrnn.layers.base import RecurrentLayer
+from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.ops.fused import SimpleRNNKernel
+from kerasrnn.validation import check_number
 
 
 def simple_rnn_step(projected_inputs, h, recurrent_kernel, activation):
@@ -129,10 +130,7 @@ class IRNN(SimpleRNN):
     """
 
     def __init__(self, units, recurrent_gain=1.0, **kwargs):
-        if isinstance(recurrent_gain, bool) or not isinstance(recurrent_gain, (int, float)):
-            raise ValueError(
-                f"`recurrent_gain` must be a number. Received: recurrent_gain={recurrent_gain!r}"
-            )
+        recurrent_gain = check_number("recurrent_gain", recurrent_gain)
         kwargs.setdefault("activation", "relu")
         kwargs.setdefault("recurrent_initializer", keras.initializers.Identity(gain=recurrent_gain))
         kwargs.setdefault("kernel_initializer", keras.initializers.RandomNormal(stddev=0.001))

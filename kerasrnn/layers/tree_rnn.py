@@ -12,10 +12,11 @@ import keras
 from keras import initializers
 from keras import ops
 
-from kerasrnn.layers.base import check_units
-from kerasrnn.layers.base import get_activation
+from kerasrnn.layers.cell import get_activation
 from kerasrnn.layers.lstm import unit_forget_bias_initializer
 from kerasrnn.ops.scan import scan
+from kerasrnn.validation import check_bool
+from kerasrnn.validation import check_positive_int
 
 
 def tree_rnn_compose(projected, h_left, h_right, left_kernel, right_kernel, activation):
@@ -63,11 +64,9 @@ class _TreeLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.units = check_units(units)
+        self.units = check_positive_int("units", units)
         self.activation = get_activation(activation, "activation")
-        if not isinstance(return_nodes, bool):
-            raise ValueError(f"`return_nodes` must be a boolean. Received: return_nodes={return_nodes!r}")
-        self.return_nodes = return_nodes
+        self.return_nodes = check_bool("return_nodes", return_nodes)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from kerasrnn.plots import plot_curves  # noqa: F401  (the one definition, re-exported)
 from kerasrnn.plots import subplots
 
 
@@ -53,21 +54,4 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
-    fig.savefig(path, dpi=100)
-
-
-def plot_curves(path, series, xlabel, ylabel, title=None, logy=False):
-    """Writes one PNG of named curves: `series` maps name -> (xs, ys)."""
-    fig, ax = subplots(figsize=(7, 4))
-    for name, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o" if len(xs) < 30 else None, label=name)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if logy:
-        ax.set_yscale("symlog", linthresh=0.1)
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
     fig.savefig(path, dpi=100)

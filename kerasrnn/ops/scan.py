@@ -14,6 +14,9 @@ import keras
 from keras import ops
 from keras import tree
 
+from kerasrnn.validation import ArgumentError
+from kerasrnn.validation import is_int
+
 
 def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
     """Loops `f` over the leading axis of `xs`, threading a carry.
@@ -41,11 +44,11 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
         is `None` when `f` returns `None` for `y`.
     """
     if isinstance(unroll, bool):
-        unroll = 0 if unroll else 1
-    if not isinstance(unroll, int) or unroll < 0:
-        raise ValueError(
-            f"`unroll` must be a positive integer or a boolean. Received: unroll={unroll}"
-        )
+        unroll = 0 if unroll else 1  # 0: unroll fully (internal)
+    elif is_int(unroll) and unroll >= 1:
+        unroll = int(unroll)
+    else:
+        raise ArgumentError("unroll", unroll, "a positive integer or a boolean")
     xs_flat = tree.flatten(xs)
     if not differentiable and _any_buffer(xs_flat):
         # Unstacked buffers exist only on TensorFlow: read them in its loop.

@@ -1,4 +1,13 @@
-"""Encoder–decoder models with attention, and greedy/sampling/beam search."""
+"""Encoder–decoder models with attention, and greedy/sampling/beam search.
+
+The reserved target ids (`PAD_ID`, `START_ID`, `END_ID`, `OOV_ID`) are those
+of `kerasrnn.data.ids`, re-exported here.
+"""
+
+from kerasrnn.data.ids import END_ID
+from kerasrnn.data.ids import OOV_ID
+from kerasrnn.data.ids import PAD_ID
+from kerasrnn.data.ids import START_ID
 
 from kerasrnn.seq2seq.decoder import Decoder
 from kerasrnn.seq2seq.encoder import Encoder
@@ -7,9 +16,6 @@ from kerasrnn.seq2seq.search import greedy_search
 from kerasrnn.seq2seq.search import sample
 from kerasrnn.seq2seq.seq2seq import MaskedTokenAccuracy
 from kerasrnn.seq2seq.seq2seq import Seq2Seq
-
-#: Reserved ids shared by the data helpers and the search functions.
-PAD_ID, START_ID, END_ID, OOV_ID = 0, 1, 2, 3
 
 __all__ = [
     "Decoder", "Encoder", "MaskedTokenAccuracy", "Seq2Seq",

@@ -3,8 +3,8 @@
 import keras
 from keras import ops
 
-from kerasrnn.layers.base import check_units
 from kerasrnn.ops import scan
+from kerasrnn.validation import check_positive_int
 
 
 def _deserialize(obj):
@@ -94,8 +94,8 @@ ids from one shared vocabulary, and the source ids at every step
     def __init__(self, vocab_size, embedding_dim, cell, attention=None, input_feeding=True,
                  copy_attention=False, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size = check_units(vocab_size, "vocab_size")
-        self.embedding_dim = check_units(embedding_dim, "embedding_dim")
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.cell = _deserialize(cell)
         self.attention = _deserialize(attention)
         self.input_feeding = bool(input_feeding) and self.attention is not None

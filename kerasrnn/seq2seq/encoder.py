@@ -3,13 +3,10 @@
 import keras
 from keras import ops
 
-from kerasrnn.layers.base import check_units
-from kerasrnn.layers.gru import GRU
-from kerasrnn.layers.lstm import LSTM
-from kerasrnn.layers.simple_rnn import SimpleRNN
-
-#: Cell name -> kerasrnn sequence layer.
-RNN_LAYERS = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}
+from kerasrnn.data.ids import PAD_ID
+from kerasrnn.layers.registry import get_recurrent_layer
+from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_rate
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn")
@@ -54,21 +51,20 @@ class Encoder(keras.layers.Layer):
     def __init__(self, vocab_size, embedding_dim, units, num_layers=1, bidirectional=False,
                  cell="lstm", dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size = check_units(vocab_size, "vocab_size")
-        self.embedding_dim = check_units(embedding_dim, "embedding_dim")
-        self.units = check_units(units)
-        self.num_layers = check_units(num_layers, "num_layers")
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.units = check_positive_int("units", units)
+        self.num_layers = check_positive_int("num_layers", num_layers)
         self.bidirectional = bool(bidirectional)
-        if cell not in RNN_LAYERS:
-            raise ValueError(f"`cell` must be one of {sorted(RNN_LAYERS)}. Received: cell={cell!r}")
+        layer_class = get_recurrent_layer(cell, argument="cell")
         self.cell = cell
-        self.dropout = float(dropout)
+        self.dropout = check_rate("dropout", dropout)
         self.embedding = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
                                                 name="embedding")
         self.rnn_layers = []
         for i in range(num_layers):
-            layer = RNN_LAYERS[cell](units, return_sequences=True, return_state=True,
-                                     name=f"{cell}_{i}")
+            layer = layer_class(units, return_sequences=True, return_state=True,
+                                name=f"{cell}_{i}")
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
             self.rnn_layers.append(layer)
@@ -88,7 +84,7 @@ class Encoder(keras.layers.Layer):
             features = self.memory_dim
 
     def call(self, source_ids, training=False):
-        mask = ops.not_equal(source_ids, 0)
+        mask = ops.not_equal(source_ids, PAD_ID)
         x = self.embedding(source_ids)
         states = None
         for i, layer in enumerate(self.rnn_layers):

@@ -22,14 +22,9 @@ import tensorflow as tf
 from kerasrnn.data import translation
 from kerasrnn.seq2seq.search import beam_search
 from kerasrnn.seq2seq.search import greedy_search
+from kerasrnn.validation import check_positive_int
 
 STRINGS = tf.TensorSpec([None], tf.string)
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return value
 
 
 def translate_fns(model, source_vocab, target_vocab, max_source_length, max_length,
@@ -39,9 +34,9 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     The functions use TensorFlow string ops around kerasrnn's searches; the
     returned lookup tables must be tracked by whatever saves them.
     """
-    _check_positive("max_source_length", max_source_length)
-    _check_positive("max_length", max_length)
-    _check_positive("beam_width", beam_width)
+    max_source_length = check_positive_int("max_source_length", max_source_length)
+    max_length = check_positive_int("max_length", max_length)
+    beam_width = check_positive_int("beam_width", beam_width)
     if replace_unknown and model.decoder.attention is None:
         raise ValueError("`replace_unknown=True` copies through the attention weights; this model "
                          "has no attention. Received: replace_unknown=True")

@@ -31,24 +31,16 @@ import numpy as np
 from keras import ops
 from keras import random
 
+from kerasrnn.data.ids import END_ID
+from kerasrnn.data.ids import PAD_ID
+from kerasrnn.data.ids import START_ID
+from kerasrnn.validation import check_non_negative_number
+from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_positive_number
+
 #: Log-probability given to forbidden continuations and to the empty beams
 #: of the first step (finite, so sums never produce NaN).
 NEG_INF = -1e9
-
-
-def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
-    return int(value)
-
-
-def _check_length_penalty(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(
-            "`length_penalty` must be a non-negative number. "
-            f"Received: length_penalty={value!r}"
-        )
-    return float(value)
 
 
 def _suppressed(vocab_size, pad_id, start_id):
@@ -67,7 +59,7 @@ def _write(buffer, t, value, axis):
 
 
 def _prepare(model, source_ids, max_length):
-    max_length = _check_positive("max_length", max_length)
+    max_length = check_positive_int("max_length", max_length)
     source_ids = ops.convert_to_tensor(source_ids, dtype="int32")
     if len(source_ids.shape) != 2:
         raise ValueError(
@@ -131,7 +123,7 @@ def _step_loop(model, source_ids, max_length, choose, start_id, end_id, pad_id):
     }
 
 
-def greedy_search(model, source_ids, max_length, start_id=1, end_id=2, pad_id=0):
+def greedy_search(model, source_ids, max_length, start_id=START_ID, end_id=END_ID, pad_id=PAD_ID):
     """Decodes the most probable token at each step.
 
     Args:
@@ -152,7 +144,7 @@ def greedy_search(model, source_ids, max_length, start_id=1, end_id=2, pad_id=0)
 
 
 def sample(model, source_ids, max_length, temperature=1.0, top_k=None, seed=None,
-           start_id=1, end_id=2, pad_id=0):
+           start_id=START_ID, end_id=END_ID, pad_id=PAD_ID):
     """Samples each token from the softmax of `logits / temperature`.
 
     With `top_k`, only the `top_k` most probable tokens can be drawn. Sampling
@@ -163,19 +155,15 @@ def sample(model, source_ids, max_length, temperature=1.0, top_k=None, seed=None
         The dict of `greedy_search`; `log_probs` are under the model's
         (untempered, unfiltered) distribution.
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or not temperature > 0:
-        raise ValueError(
-            f"`temperature` must be a positive number. Received: temperature={temperature!r}"
-        )
+    check_positive_number("temperature", temperature)
     vocab_size = model.decoder.vocab_size
     if top_k is not None:
-        top_k = _check_positive("top_k", top_k)
+        top_k = check_positive_int("top_k", top_k)
         if top_k > vocab_size:
             raise ValueError(
                 f"`top_k` must be at most the vocabulary size {vocab_size}. Received: top_k={top_k}"
             )
-    max_length = _check_positive("max_length", max_length)
+    max_length = check_positive_int("max_length", max_length)
     batch = ops.shape(ops.convert_to_tensor(source_ids))[0]
     uniform = random.uniform((max_length, batch, vocab_size), minval=1e-7, maxval=1.0, seed=seed)
     gumbel = -ops.log(-ops.log(uniform))
@@ -196,7 +184,7 @@ def length_normalizer(lengths, length_penalty):
 
 
 def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0,
-                start_id=1, end_id=2, pad_id=0):
+                start_id=START_ID, end_id=END_ID, pad_id=PAD_ID):
     """Keeps the `beam_width` best hypotheses per example at every step.
 
     Args:
@@ -213,8 +201,8 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0,
         (`log_probs / lp(lengths)`), `log_probs`, `lengths` int, `attention`
         `(batch, beam_width, max_length, source_length)` or `None`.
     """
-    beam = _check_positive("beam_width", beam_width)
-    alpha = _check_length_penalty(length_penalty)
+    beam = check_positive_int("beam_width", beam_width)
+    alpha = check_non_negative_number("length_penalty", length_penalty)
     source_ids, max_length, encoded, states = _prepare(model, source_ids, max_length)
     batch = ops.shape(source_ids)[0]
     source_length = ops.shape(source_ids)[1]

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerasrnn.data.ids import PAD_ID
 from kerasrnn.seq2seq.decoder import Decoder
 from kerasrnn.seq2seq.encoder import Encoder
 
@@ -120,10 +121,10 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
     """Token accuracy over non-padding targets (`y_true != pad_id`).
 
     Args:
-        pad_id: Target id that marks padding (default 0).
+        pad_id: Target id that marks padding (default `PAD_ID`, 0).
     """
 
-    def __init__(self, pad_id=0, name="accuracy", **kwargs):
+    def __init__(self, pad_id=PAD_ID, name="accuracy", **kwargs):
         super().__init__(name=name, **kwargs)
         self.pad_id = int(pad_id)
         self.correct = self.add_variable(shape=(), name="correct", initializer="zeros")

@@ -1,10 +1,10 @@
-"""kerasrnn.data.text: vocabulary, OOV, encoding, split, windows."""
+"""kerasrnn.data.text: vocabulary, unknown characters, encoding, split, windows."""
 
 import pytest
 import tensorflow as tf
 
-from kerasrnn.data.text import OOV_ID
-from kerasrnn.data.text import OOV_TOKEN
+from kerasrnn.data.text import UNKNOWN_CHAR
+from kerasrnn.data.text import UNKNOWN_CHAR_ID
 from kerasrnn.data.text import build_vocabulary
 from kerasrnn.data.text import chars_to_ids
 from kerasrnn.data.text import count_windows
@@ -24,15 +24,15 @@ def _elements(dataset):
 
 
 def test_vocabulary_is_oov_then_sorted_characters():
-    assert build_vocabulary("cabbé") == [OOV_TOKEN, "a", "b", "c", "é"]
+    assert build_vocabulary("cabbé") == [UNKNOWN_CHAR, "a", "b", "c", "é"]
 
 
 def test_lookup_maps_known_characters_and_unknown_to_oov():
     table = lookup_table(build_vocabulary("abc"))
     ids = chars_to_ids(tf.constant("cazb€"), table).numpy().tolist()
-    assert ids == [3, 1, OOV_ID, 2, OOV_ID]
-    # The OOV token itself is not a training character either.
-    assert chars_to_ids(tf.constant(OOV_TOKEN), table).numpy().tolist() == [OOV_ID]
+    assert ids == [3, 1, UNKNOWN_CHAR_ID, 2, UNKNOWN_CHAR_ID]
+    # The unknown-character entry itself is not a training character either.
+    assert chars_to_ids(tf.constant(UNKNOWN_CHAR), table).numpy().tolist() == [UNKNOWN_CHAR_ID]
 
 
 def test_ids_to_text_round_trips():
@@ -43,7 +43,7 @@ def test_ids_to_text_round_trips():
 
 
 @pytest.mark.parametrize(
-    "vocabulary", [["a", "b"], [OOV_TOKEN], [OOV_TOKEN, "ab"], [OOV_TOKEN, "a", "a"]]
+    "vocabulary", [["a", "b"], [UNKNOWN_CHAR], [UNKNOWN_CHAR, "ab"], [UNKNOWN_CHAR, "a", "a"]]
 )
 def test_bad_vocabulary_is_rejected(vocabulary):
     with pytest.raises(ValueError, match="vocabulary"):
@@ -108,3 +108,14 @@ def test_read_text_errors(tmp_path):
     good = tmp_path / "good.txt"
     good.write_bytes("\ufeffnaïve".encode("utf-8"))
     assert read_text(str(good)) == "naïve"
+
+
+def test_unknown_char_id_is_not_the_token_vocabularies_oov_id():
+    from kerasrnn.data import ids
+    from kerasrnn.data import text
+
+    # Two layouts, two names: the char LM maps unknown characters to id 0, the
+    # token vocabularies keep 0 for padding and map unknown tokens to OOV_ID.
+    assert text.UNKNOWN_CHAR_ID == 0 != ids.OOV_ID
+    assert not hasattr(text, "OOV_ID")
+    assert build_vocabulary("ab")[text.UNKNOWN_CHAR_ID] == text.UNKNOWN_CHAR

@@ -188,7 +188,7 @@ def test_mixed_precision_policies(policy):
 def test_half_precision_recurrence_runs_in_float32_under_xla_on_cpu():
     import tensorflow as tf
 
-    from kerasrnn.layers.base import recurrence_dtype
+    from kerasrnn.layers.precision import recurrence_dtype
 
     assert recurrence_dtype("bfloat16") == "bfloat16"  # not traced for XLA
     assert recurrence_dtype("bfloat16", units=256) == "bfloat16"
@@ -233,10 +233,10 @@ def test_half_precision_recurrence_runs_in_float32_under_xla_on_cpu():
 
 @cpu_only
 def test_half_precision_dtypes_on_cpu_without_xla():
-    from kerasrnn.layers.base import projection_dtype, recurrence_dtype
+    from kerasrnn.layers.precision import projection_dtype, recurrence_dtype
 
     # This suite runs on CPUs: float16 math there is emulated (oneDNN's fused
-    # float16 product took ~1 s for one (12800, 32) x (32, 128) block), so the
+    # float16 product is far slower than the float32 one), so the
     # fused path projects and loops in float32; narrow bfloat16 layers loop
     # in float32 (faster at <= 128 units); float32 is left alone.
     assert recurrence_dtype("float16") == "float32"
@@ -255,7 +255,7 @@ def test_half_precision_dtypes_on_cpu_without_xla():
     ("mixed_bfloat16", 130, "bfloat16", "bfloat16"),
 ])
 def test_fused_path_dtypes_under_half_precision(policy, units, proj, loop):
-    import kerasrnn.layers.base as base
+    import kerasrnn.layers.sequence as base
 
     keras.config.set_dtype_policy(policy)
     seen = {}

@@ -1,0 +1,274 @@
+"""`RecurrentLayer`: the sequence layer that drives one kerasrnn cell over time.
+
+It chooses the loop a call takes (see `RecurrentLayer.loop_implementation`),
+checks the shapes of inputs, masks and initial states, and handles masks,
+`go_backwards` and half-precision policies on the fused path.
+"""
+
+import inspect
+
+import keras
+from keras import ops
+from keras import tree
+
+from kerasrnn.layers.backend import in_xla_context
+from kerasrnn.layers.precision import projection_dtype
+from kerasrnn.layers.precision import recurrence_dtype
+from kerasrnn.ops import rnn
+from kerasrnn.ops.fused import fused_rnn
+from kerasrnn.validation import check_bool
+from kerasrnn.validation import check_choice
+
+__all__ = ["RecurrentLayer"]
+
+
+class RecurrentLayer(keras.layers.RNN):
+    """A sequence layer that drives one kerasrnn cell over time.
+
+    Subclasses set `cell_class` and `cell_name`. Every constructor argument of
+    the cell is accepted by the layer, stored on the cell, readable as a layer
+    attribute and written to the layer's config, exactly as for Keras's
+    `LSTM`/`GRU`/`SimpleRNN`.
+
+    The fused path (`fast_path=True`, the default) projects the inputs of
+    all time steps with one matrix product per gate, then runs only the
+    recurrence in the loop: in training with a hand-written backward pass for
+    the default configurations, in inference without saving anything for a
+    backward pass. `fast_path=False` drives `cell.call` step by step through
+    Keras's generic loop. `loop_implementation` says which loop a call takes;
+    all paths give the same numbers.
+    """
+
+    cell_class = None
+    cell_name = None
+
+    def __init__(
+        self,
+        units,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        fast_path=True,
+        **kwargs,
+    ):
+        use_cudnn = kwargs.pop("use_cudnn", "auto")
+        check_choice("use_cudnn", use_cudnn, ("auto", True, False))
+        fast_path = check_bool("fast_path", fast_path)
+        cell_params = self._cell_params()
+        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_params}
+        cell = self.cell_class(
+            units,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name=self.cell_name,
+            **cell_kwargs,
+        )
+        super().__init__(
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            **kwargs,
+        )
+        # Accepted for drop-in compatibility; kerasrnn has no cuDNN kernel, so
+        # its layers stay XLA-compilable on every device.
+        self.use_cudnn = use_cudnn
+        self.fast_path = fast_path
+
+    @classmethod
+    def _cell_params(cls):
+        params = set()
+        for klass in cls.cell_class.__mro__:
+            if klass is keras.layers.Layer:
+                break
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                params.update(inspect.signature(init).parameters)
+        params.discard("self")
+        params.discard("kwargs")
+        params.discard("units")
+        params.add("implementation")
+        return params
+
+    def __getattr__(self, name):
+        # Cell arguments read as layer attributes (layer.units, layer.dropout...).
+        if not name.startswith("_") and name in type(self)._cell_params() | {"units"}:
+            cell = self.__dict__.get("cell")
+            if cell is not None:
+                return getattr(cell, name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        _check_rank3(sequences_shape)
+        super().build(sequences_shape, initial_state_shape)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        _check_rank3(sequences.shape)
+        if mask is not None:
+            _check_mask(tree.flatten(mask)[0], sequences.shape)
+        if initial_state is not None:
+            initial_state = self._check_initial_state(initial_state, sequences.shape)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _check_initial_state(self, initial_state, sequences_shape):
+        states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
+        if len(states) != len(self.state_size):
+            raise ValueError(
+                f"`initial_state` must hold {len(self.state_size)} tensor(s) for "
+                f"{type(self).__name__} ({', '.join(self.cell.state_names)}). "
+                f"Received: {len(states)} tensor(s)"
+            )
+        for state, size in zip(states, self.state_size):
+            shape = tuple(state.shape)
+            if len(shape) != 2 or shape[-1] not in (None, size):
+                raise ValueError(
+                    f"Each `initial_state` tensor must have shape (batch, {size}). "
+                    f"Received: initial_state shapes {[tuple(s.shape) for s in states]}"
+                )
+        return states
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if tree.is_nested(mask):
+            mask = mask[0]
+        if not self.fast_path:
+            return super().inner_loop(sequences, initial_state, mask=mask, training=training)
+        cell = self.cell
+        dropout_mask, recurrent_mask = cell.step_dropout_masks(
+            sequences[:, 0, :], initial_state, training
+        )
+        # Time-major before the projection: transposing (B, T, D) is cheaper
+        # than transposing the (B, T, gates * units) projection.
+        x = ops.transpose(sequences, (1, 0, 2))
+        if mask is not None:
+            mask = ops.moveaxis(ops.cast(mask, "bool"), 1, 0)
+        if self.go_backwards:
+            x = ops.flip(x, axis=0)
+            mask = None if mask is None else ops.flip(mask, axis=0)
+        if dropout_mask is not None:
+            dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
+        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
+        if kernel is not None:
+            xla = in_xla_context()
+            dtype = cell.compute_dtype
+            loop_dtype = recurrence_dtype(dtype, cell.units)
+            blocks = cell.input_projection_blocks(x, dropout_mask, dtype=projection_dtype(dtype))
+            blocks = tuple(ops.cast(b, loop_dtype) for b in blocks)
+            weights = tuple(ops.cast(w, loop_dtype) for w in kernel.weights(cell))
+            outputs, states = fused_rnn(
+                kernel,
+                blocks,
+                tuple(ops.cast(s, loop_dtype) for s in initial_state),
+                weights,
+                mask=None if mask is None else ops.expand_dims(mask, -1),
+                zero_output_for_mask=self.zero_output_for_mask,
+                # Under XLA a one-step loop body runs faster than a
+                # partially unrolled one (`benchmarks/rnn_speed.py`).
+                unroll=1 if xla else self.loop_unroll,
+                # How the recurrent products are laid out, each choice the
+                # faster one in `benchmarks/rnn_speed.py` on its path. Under
+                # XLA: in inference one concatenated `h @ recurrent_kernel`
+                # per step (per-gate products left LSTM inference slower
+                # than Keras's); in training per-gate products forward and
+                # one concatenated product backward, faster than either
+                # layout used both ways. Without XLA, per-gate products both
+                # ways (a concatenated backward product was slower there).
+                concat_matmul=xla and not training,
+                concat_backward=xla,
+                # Inference: the forward loop alone, saving nothing for a
+                # backward pass.
+                save_for_backward=training,
+            )
+            if loop_dtype != dtype:
+                outputs = ops.cast(outputs, dtype)
+                states = [ops.cast(s, dtype) for s in states]
+            # Unmasked, the last output is the final `h`; taking it from the
+            # states spares the backward loop a per-step output gradient
+            # when the sequence is not returned.
+            last_output = outputs[-1] if mask is not None else states[0]
+            if not self.return_sequences:
+                outputs = ops.expand_dims(last_output, 0)
+        else:
+            projected = cell.input_projection(x, dropout_mask)
+
+            def step(projected_t, states):
+                return cell.recurrent_step(projected_t, list(states), recurrent_mask)
+
+            batch = ops.shape(sequences)[0]
+            last_output, outputs, states = rnn(
+                step,
+                projected,
+                initial_state,
+                mask=mask,
+                return_sequences=self.return_sequences,
+                zero_output_for_mask=self.zero_output_for_mask,
+                unroll=True if self.unroll else self.loop_unroll,
+                initial_output=ops.zeros((batch, cell.output_size), dtype=projected.dtype),
+                time_major=True,
+            )
+        return last_output, ops.moveaxis(outputs, 0, 1), states
+
+    #: Time steps per iteration of the fused loop (partial unrolling) when not
+    #: traced for XLA (under XLA: 1, which runs faster there).
+    loop_unroll = 4
+
+    def loop_implementation(self, training=False):
+        """Which loop a call takes.
+
+        * `"fused_bptt"` (training with the default activations, no
+          peepholes, no recurrent dropout, GRU `reset_after=True`, no
+          `unroll`): one input projection for all steps, the hand-written
+          kernel's loop, and its hand-written backward pass.
+        * `"fused_forward"` (inference in those configurations, recurrent
+          dropout allowed): the same projection and loop, saving nothing for
+          a backward pass.
+        * `"fused_autodiff"` (other configurations): one input projection,
+          then a loop of the cell's `recurrent_step`, differentiated
+          automatically.
+        * `"generic"` (`fast_path=False`): Keras's step-by-step loop driving
+          this layer's cell.
+        """
+        if not self.fast_path:
+            return "generic"
+        rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
+        if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
+            return "fused_autodiff"
+        return "fused_bptt" if training else "fused_forward"
+
+    def get_config(self):
+        config = super().get_config()
+        del config["cell"]
+        cell_config = self.cell.get_config()
+        for key in ("name", "trainable", "dtype"):
+            cell_config.pop(key, None)
+        config.update(cell_config)
+        config["fast_path"] = self.fast_path
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check_rank3(shape):
+    if len(shape) != 3:
+        raise ValueError(
+            "Recurrent layers expect `inputs` of rank 3, (batch, timesteps, features). "
+            f"Received: inputs.shape={tuple(shape)}"
+        )
+
+
+def _check_mask(mask, sequences_shape):
+    expected = tuple(sequences_shape[:2])
+    shape = tuple(mask.shape)
+    compatible = len(shape) == 2 and all(
+        a is None or b is None or a == b for a, b in zip(shape, expected)
+    )
+    if not compatible:
+        raise ValueError(
+            f"`mask` must have shape (batch, timesteps) = {expected}. "
+            f"Received: mask.shape={shape}"
+        )
