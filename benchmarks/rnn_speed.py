@@ -85,8 +85,8 @@ def bench_case(cell, config, jit, policy, steps, warmup, generic=False):
         rng = np.random.RandomState(0)
         x = tf.constant(rng.randn(batch, length, features).astype("float32"))
         y = tf.constant(rng.randn(batch, units).astype("float32"))
-        ours_cls = {"lstm": kerasrnn.layers.LSTM, "gru": kerasrnn.layers.GRU}[cell]
-        keras_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+        ours_cls = kerasrnn.layers.get_recurrent_layer(cell)
+        keras_cls = getattr(keras.layers, ours_cls.__name__)  # Keras's layer of the same name
         theirs = build(keras_cls, (batch, length, features), units, jit)
         ours = build(ours_cls, (batch, length, features), units, jit)
         ours.set_weights(theirs.get_weights())

@@ -84,8 +84,8 @@ def bench_case(cell, config, policy, steps, warmup, torch):
     x = rng.randn(batch, length, features).astype("float32")
     y = rng.randn(batch, units).astype("float32")
     xj, yj = jax.device_put(x), jax.device_put(y)
-    ours_cls = {"lstm": kerasrnn.layers.LSTM, "gru": kerasrnn.layers.GRU}[cell]
-    keras_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    ours_cls = kerasrnn.layers.get_recurrent_layer(cell)
+    keras_cls = getattr(keras.layers, ours_cls.__name__)  # Keras's layer of the same name
     theirs = keras_step(keras_cls, config, policy)
     ours = keras_step(ours_cls, config, policy)
     ours.set_weights(theirs.get_weights())

@@ -31,10 +31,10 @@ import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
 
+#: Cell name -> (kerasrnn layer, Keras's layer of the same name).
 LAYERS = {
-    "lstm": (kerasrnn.layers.LSTM, keras.layers.LSTM),
-    "gru": (kerasrnn.layers.GRU, keras.layers.GRU),
-    "simple_rnn": (kerasrnn.layers.SimpleRNN, keras.layers.SimpleRNN),
+    name: (layer, getattr(keras.layers, layer.__name__))
+    for name, layer in kerasrnn.layers.RECURRENT_LAYERS.items()
 }
 
 
