@@ -2,26 +2,38 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+# The exact set the tests run on; setup.cfg holds the ranges users get.
+CONSTRAINTS := constraints/tested.txt
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg setup.py pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
 JOBS ?= 2
 RUN_DIR ?= runs/char-lm
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-suite test-install docs bench clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,corpora]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,corpora]"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m pipelines char-lm --output $(RUN_DIR)
+	$(VENV)/bin/kerasrnn char-lm --output $(RUN_DIR)
 
-test: $(STAMP)
+# The test suite, then the wheel installed beside the oldest and the newest
+# supported TensorFlow/Keras (layer tests at the oldest).
+test: test-suite test-install
+
+test-suite: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --durations=15 -q
+
+test-install: $(STAMP)
+	$(PY) tests/install/check_wheel.py --envs oldest,tested --layer-tests oldest
+
+docs: $(STAMP)
+	$(PY) docs/build.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
@@ -29,4 +41,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/input_pipeline.py --output benchmarks/results/input_pipeline.json
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-oldest .venv-tested build dist runs .pytest_cache
