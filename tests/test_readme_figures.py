@@ -1,0 +1,156 @@
+"""Every result quoted in the documentation comes from a committed result file.
+
+A quoted figure is followed, on the same line, by a comment naming its
+source: `57.11 <!-- figure: benchmarks/results/bible_modernize/metrics.json#/beam4/bleu -->`.
+The key path is a JSON pointer whose segments may also select one element of
+a list by its fields (`/results/[cell=lstm,units=256]/train_ratio`), and may
+end with `*100` for a percentage. The test reads the value and checks that
+the figure is that value rounded as printed, and that the source file has
+the command and the commit that produced it beside it (in the JSON itself,
+or in a `command.txt` / `<name>.command.txt` next to it). Any decimal number
+or percentage in the prose without such a comment fails the test.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOCUMENTS = ["README.md", "benchmarks/README.md"] + sorted(
+    str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md")
+)
+
+FIGURE = re.compile(r"<!--\s*figure:\s*(?P<path>[^#\s]+)#(?P<key>[^>]*?)\s*-->")
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# A decimal number or a percentage: what reads as a measured result.
+RESULT_LIKE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+%?|%)(?![\w.])")
+# Numbers that are not results: versions and licence names.
+NOT_A_RESULT = re.compile(r"(?:Python ≥ |Python >= |Apache |Apache License |version )\d+(?:\.\d+)*")
+COMMIT = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")
+
+
+def _prose_lines(text):
+    """Yields (line number, line) outside fenced code blocks, inline code removed."""
+    fenced = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced or line.startswith("    "):
+            continue
+        yield number, re.sub(r"`[^`]*`", "", line)
+
+
+def _resolve(data, key):
+    """The value at JSON-pointer-like `key` (see the module docstring)."""
+    scale = 1.0
+    if "*" in key:
+        key, factor = key.rsplit("*", 1)
+        scale = float(factor)
+    value = data
+    for segment in key.strip("/").split("/"):
+        selector = re.fullmatch(r"\[(.+)\]", segment)
+        if selector:
+            wanted = dict(part.split("=", 1) for part in selector.group(1).split(","))
+            matches = [
+                item for item in value
+                if all(str(item.get(k)).lower() == v.lower() for k, v in wanted.items())
+            ]
+            assert len(matches) == 1, f"{segment!r} selects {len(matches)} elements"
+            value = matches[0]
+        elif isinstance(value, list):
+            value = value[int(segment)]
+        else:
+            value = value[segment]
+    return float(value) * scale
+
+
+def _provenance(path):
+    """Text that records how `path` was produced: its command and commit."""
+    texts = []
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        texts.append(json.dumps(data.get("command", "")) + json.dumps(data.get("commands", "")))
+        texts.append(json.dumps(data.get("versions", "")) + json.dumps(data.get("settings", ""))
+                     + str(data.get("code", "")))
+    # The nearest command.txt in its directory or above, up to results/.
+    directory = path.parent
+    while True:
+        if (directory / "command.txt").exists():
+            texts.append((directory / "command.txt").read_text())
+            break
+        if directory == RESULTS or RESULTS not in directory.parents:
+            break
+        directory = directory.parent
+    # Or `<prefix>.command.txt` beside it, the longest prefix of its name.
+    siblings = [p for p in path.parent.glob("*.command.txt") if path.stem.startswith(p.name[: -len(".command.txt")])]
+    if siblings:
+        texts.append(max(siblings, key=lambda p: len(p.name)).read_text())
+    return "\n".join(texts)
+
+
+def _figures():
+    for document in DOCUMENTS:
+        text = (ROOT / document).read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), start=1):
+            start = 0
+            for match in FIGURE.finditer(line):
+                yield pytest.param(document, number, line[start : match.start()], match["path"], match["key"],
+                                   id=f"{document}:{number}:{match['key']}")
+                start = match.end()
+
+
+FIGURES = list(_figures())
+
+
+def test_the_documents_quote_figures():
+    assert len([f for f in FIGURES if f.values[0] == "README.md"]) >= 5
+    assert len([f for f in FIGURES if f.values[0] == "benchmarks/README.md"]) >= 50
+
+
+@pytest.mark.parametrize("document, line_number, before, source, key", FIGURES)
+def test_quoted_figure_matches_its_result_file(document, line_number, before, source, key):
+    path = ROOT / source
+    assert path.is_file(), f"{document}:{line_number}: {source} is not in the repository"
+    assert RESULTS in path.parents, f"{document}:{line_number}: {source} is not under benchmarks/results/"
+    numbers = NUMBER.findall(re.sub(r"<!--.*?-->", "", before))
+    assert numbers, f"{document}:{line_number}: no number before the figure comment for {key}"
+    printed = numbers[-1].replace(",", "")
+    decimals = len(printed.split(".")[1]) if "." in printed else 0
+    value = _resolve(json.loads(path.read_text()), key)
+    assert f"{value:.{decimals}f}" == printed, (
+        f"{document}:{line_number}: prints {printed}, but {source}#{key} is {value!r}"
+    )
+    provenance = _provenance(path)
+    assert "python" in provenance, f"{source}: no command recorded beside it"
+    assert COMMIT.search(provenance), f"{source}: no commit recorded beside it"
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_result_in_the_prose_names_its_file(document):
+    text = (ROOT / document).read_text(encoding="utf-8")
+    unsourced = []
+    for number, line in _prose_lines(text):
+        line = NOT_A_RESULT.sub("", line)
+        for match in RESULT_LIKE.finditer(line):
+            after = line[match.end() :]
+            if not re.match(r"[\s*%×)]*<!--\s*figure:", after):
+                unsourced.append(f"{document}:{number}: {match.group()}")
+    assert not unsourced, "figures without a <!-- figure: FILE#KEY --> source:\n" + "\n".join(unsourced)
+
+
+def test_readme_is_a_short_user_guide():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 260
+
+
+@pytest.mark.parametrize("document", ["README.md", "benchmarks/README.md"])
+def test_no_commit_hashes_or_issue_numbers_in_the_prose(document):
+    text = re.sub(r"<!--.*?-->", "", (ROOT / document).read_text(encoding="utf-8"))
+    assert not COMMIT.findall(text), COMMIT.findall(text)
+    issues = re.findall(r"(?<![\w&/])#\d+\b", text)
+    assert not issues, issues
