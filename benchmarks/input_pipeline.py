@@ -118,7 +118,7 @@ def char_lm_cases(args, corpus, quick):
     import keras
 
     from kerasrnn.data.text import build_vocabulary
-    from pipelines import char_lm
+    from kerasrnn.pipelines import char_lm
 
     settings = dict(char_lm.QUICK if quick else char_lm.DEFAULTS)
     max_chars = settings["max_chars"] if quick else (args.kjv_chars if corpus == "kjv" else None)
@@ -165,7 +165,7 @@ def forecast_case(args, quick):
     import keras
 
     from kerasrnn.data import series
-    from pipelines import forecast
+    from kerasrnn.pipelines import forecast
 
     budget = forecast.QUICK if quick else forecast.DEFAULTS
     values, _, info = series.load_dataset("co2")
@@ -174,7 +174,9 @@ def forecast_case(args, quick):
     scaler = series.RelativeScaler().fit(values[:val_start])
     origins = series.origins_between(0, val_start, window, horizon)
     x_train, y_train = scaler.windows(values, origins, window, horizon)
-    epoch_batches, steps_per_epoch = forecast.epoch_batches_fn(x_train, y_train, budget["batch_size"], 0)
+    from kerasrnn import training
+
+    epoch_batches, steps_per_epoch = training.array_epoch_batches((x_train, y_train), budget["batch_size"], 0)
     # The dataset `training.fit` iterates: every epoch's batches, in order.
     dataset = epoch_batches(0, budget["epochs"])
     chunks = min(args.chunks, max(1, budget["epochs"] - 1))
@@ -186,7 +188,7 @@ def forecast_case(args, quick):
     batch = next(iter(dataset))
     steps = time_steps(model, batch, args.warmup_steps, args.steps)
     row = summarise("forecast co2", rates, None, steps, {
-        "pipeline": "forecast", "dataset": "forecast.epoch_batches_fn (per-epoch permutation, gather)",
+        "pipeline": "forecast", "dataset": "training.array_epoch_batches (per-epoch permutation, gather)",
         "series": "co2", "window": window, "horizon": horizon, "cell": "lstm", "units": budget["units"],
         "batch_size": budget["batch_size"], "batches_per_epoch": steps_per_epoch,
     })
@@ -199,9 +201,11 @@ def forecast_case(args, quick):
 def ntm_copy_cases(args, quick):
     import keras
 
-    from pipelines import ntm_common
-    from pipelines.common import add_common_arguments
-    from pipelines.ntm_copy import SPEC
+    from kerasrnn import losses
+    from kerasrnn import metrics
+    from kerasrnn.pipelines import ntm_common
+    from kerasrnn.pipelines.common import add_common_arguments
+    from kerasrnn.pipelines.ntm_copy import SPEC
 
     rows = []
     for model_kind in ("ntm", "lstm"):
@@ -224,8 +228,8 @@ def ntm_copy_cases(args, quick):
         keras.utils.set_random_seed(0)
         probe = SPEC.batch_fn(np.random.default_rng(0), 1, **options)
         model = ntm_common.build_model(ntm_args, probe["inputs"].shape[-1], probe["targets"].shape[-1])
-        model.compile(optimizer=ntm_common.make_optimizer(ntm_args), loss=ntm_common.bits_per_sequence,
-                      metrics=[ntm_common.bits_per_sequence, ntm_common.bit_errors_per_sequence])
+        model.compile(optimizer=ntm_common.make_optimizer(ntm_args), loss=losses.BitsPerSequence(),
+                      metrics=[metrics.BitsPerSequence(), metrics.BitErrorsPerSequence()])
         # A batch of the training distribution at its longest (length
         # max_length: 2 * 20 + 1 = 41 steps, padded to 48 as in training), the
         # usual batch shape since the longest of 16 uniform lengths is almost

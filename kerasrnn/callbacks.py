@@ -1,6 +1,6 @@
 """Training callbacks: state resets for stateful (TBPTT) training, a
-gradient-norm history, and a one-line epoch summary that also appends to a
-crash-safe `history.csv`."""
+gradient-norm history, a training timer, and a one-line epoch summary that
+also appends to a crash-safe `history.csv`."""
 
 import csv
 import math
@@ -100,6 +100,90 @@ class GradientNormHistory(keras.callbacks.Callback):
         self.norms.append(norm)
         if logs is not None:
             logs["grad_norm"] = norm
+
+
+class TrainingTimer(keras.callbacks.Callback):
+    """Times training, validation excluded, per epoch and per batch.
+
+    After `fit`:
+
+    * `seconds`: each epoch's training time (from the epoch's start to its
+      end or to the start of its validation, whichever comes first);
+    * `batch_seconds`: the summed time of every training batch but the
+      first of the run (which includes tracing and compilation), and
+      `batches`: how many batches ran, the first included, so the steady
+      throughput is `(batches - 1) * batch_size / batch_seconds`
+      (`examples_per_second(batch_size)`).
+
+    Only this process's epochs are timed: a resumed run times the epochs it
+    trains. With `examples_per_epoch`, each epoch also logs `examples_seen`
+    (or the name given as `seen_key`): the examples of the whole run at its
+    end, `(epoch + 1) * examples_per_epoch`, so it lands in history.csv.
+
+    Args:
+        examples_per_epoch: Examples per epoch (e.g. `steps_per_epoch *
+            batch_size`) for the `seen_key` log entry; `None`: not logged.
+        seen_key: The log entry's name (default `"examples_seen"`).
+
+    Example:
+
+    ```python
+    timer = TrainingTimer()
+    model.fit(x, y, epochs=3, validation_split=0.1, callbacks=[timer])
+    print(sum(timer.seconds), timer.examples_per_second(batch_size=32))
+    ```
+    """
+
+    def __init__(self, examples_per_epoch=None, seen_key="examples_seen"):
+        super().__init__()
+        if examples_per_epoch is not None and (
+            isinstance(examples_per_epoch, bool) or not isinstance(examples_per_epoch, int) or examples_per_epoch < 1
+        ):
+            raise ValueError(
+                "`examples_per_epoch` must be a positive integer or None. "
+                f"Received: examples_per_epoch={examples_per_epoch!r}"
+            )
+        self.examples_per_epoch = examples_per_epoch
+        self.seen_key = seen_key
+        self.seconds = []
+        self.batch_seconds, self.batches = 0.0, 0
+        self._epoch_start = self._batch_start = None
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+        self.batch_seconds, self.batches = 0.0, 0
+        self._epoch_start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def _stop_epoch(self):
+        if self._epoch_start is not None:
+            self.seconds.append(time.perf_counter() - self._epoch_start)
+            self._epoch_start = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.batches and self._batch_start is not None:
+            self.batch_seconds += time.perf_counter() - self._batch_start
+        self.batches += 1
+
+    def on_test_begin(self, logs=None):
+        self._stop_epoch()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop_epoch()
+        if self.examples_per_epoch is not None and logs is not None:
+            logs[self.seen_key] = float((epoch + 1) * self.examples_per_epoch)
+
+    def examples_per_second(self, batch_size):
+        """Steady training throughput: examples per second over every batch
+        but the first (0.0 before two batches have run)."""
+        if self.batches < 2 or self.batch_seconds <= 0:
+            return 0.0
+        return (self.batches - 1) * batch_size / self.batch_seconds
 
 
 class EpochSummary(keras.callbacks.Callback):

@@ -19,8 +19,8 @@ import numpy as np
 
 from kerasrnn.data import translation
 from kerasrnn.data.dates import split_dates
-from pipelines import seq2seq_common as common
-from pipelines import training
+from kerasrnn.pipelines import seq2seq_common as common
+from kerasrnn import training
 
 DESCRIPTION = "human-written dates -> ISO dates (char seq2seq, attention vs none)"
 TARGET_LENGTH = 10  # yyyy-mm-dd

@@ -19,7 +19,7 @@ baseline (statsmodels; ARIMA(1,1,1) with drift and Fourier terms of the
 season (co2: 365.25 / 7 weeks), fitted on the training + validation part)
 on the same origins.
 
-Training is crash-safe (`pipelines.training`): kill it and rerun the same
+Training is crash-safe (`kerasrnn.training`): kill it and rerun the same
 command to resume; `--strategy mirrored|multi-worker` distributes it.
 
 Run directory: config.json, metrics.json, history.csv, forecast.png,
@@ -27,14 +27,14 @@ learning_curves.png, model.keras, export/ (SavedModel with a `forecast`
 signature: `(batch, window)` raw values -> `(batch, horizon)` forecasts).
 """
 
-import math
 import os
 import time
 
 import numpy as np
 
-from pipelines import training
-from pipelines.common import positive
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
+from kerasrnn.pipelines.common import positive
 
 DESCRIPTION = "LSTM/GRU multi-step forecasting of real series (MASE vs seasonal-naive and SARIMAX, walk-forward)"
 
@@ -57,12 +57,12 @@ def add_arguments(parser):
     parser.add_argument("--validation-fraction", type=float, default=0.1,
                         help="last fraction of the rest used for validation (default: 0.1)")
     parser.add_argument("--no-sarimax", action="store_true", help="skip the SARIMAX baseline")
-    training.add_training_arguments(parser)
+    cli_training.add_training_arguments(parser)
 
 
 def resolve_settings(args):
     """Validates the options and fills in defaults (`--quick`: seconds)."""
-    training.check_arguments(args)
+    cli_training.check_arguments(args)
     for name in ("period", "window", "horizon", "units"):
         positive(name, getattr(args, name))
     for name in ("test_fraction", "validation_fraction"):
@@ -112,28 +112,6 @@ def build_model(window, horizon, cell="lstm", units=64):
     layer = (LSTM if cell == "lstm" else GRU)(units, name=cell)
     outputs = keras.layers.Dense(horizon, name="relative_forecast")(layer(inputs))
     return keras.Model(inputs, outputs, name=f"{cell}_forecaster")
-
-
-def epoch_batches_fn(inputs, targets, batch_size, seed):
-    """`epoch_batches(first, last)` for `training.fit`: epoch `e` visits the
-    windows in the order `RandomState((seed, e)).permutation`."""
-    import tensorflow as tf
-
-    n = len(inputs)
-    x, y = tf.constant(inputs), tf.constant(targets)
-
-    def batches_of(order):
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    def gather(index):
-        return tf.gather(x, index), tf.gather(y, index)
-
-    def epoch_batches(first, last):
-        orders = np.stack([np.random.RandomState([seed, e]).permutation(n) for e in range(first, last)])
-        dataset = tf.data.Dataset.from_tensor_slices(orders.astype("int64"))
-        return dataset.flat_map(batches_of).map(gather)
-
-    return epoch_batches, math.ceil(n / batch_size)
 
 
 def fourier_terms(steps, period, harmonics):
@@ -259,7 +237,7 @@ def run(args):
     import keras
 
     strategy = training.make_strategy(args.strategy)
-    training.enable_determinism(args.seed, training.jit_compile(args))
+    training.enable_determinism(args.seed, cli_training.jit_compile(args))
     scaler = series.RelativeScaler().fit(values[:val_start])
     train_origins = series.origins_between(0, val_start, window, horizon)
     val_origins = series.origins_between(val_start, test_start, window, horizon)
@@ -275,10 +253,10 @@ def run(args):
     with strategy.scope():
         model = build_model(window, horizon, args.cell, settings["units"])
         model.compile(optimizer=keras.optimizers.Adam(args.learning_rate), loss="mse", metrics=["mae"],
-                      jit_compile=training.jit_compile(args))
-    epoch_batches, steps = epoch_batches_fn(x_train, y_train, settings["batch_size"], args.seed)
+                      jit_compile=cli_training.jit_compile(args))
+    epoch_batches, steps = training.array_epoch_batches((x_train, y_train), settings["batch_size"], args.seed)
     start = time.perf_counter()
-    history = training.fit(model, epoch_batches, steps, settings["epochs"], args,
+    history = training.fit(model, epoch_batches, steps, settings["epochs"], output=args.output, fresh=args.fresh, logdir=args.logdir, progress=args.progress,
                            validation_data=(x_val, y_val), strategy=strategy)
     train_seconds = time.perf_counter() - start
 

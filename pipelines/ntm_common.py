@@ -7,7 +7,7 @@ sets) and calls `run_task(args, spec)`.
 Targets are packed with the output-phase mask as one more channel, so the
 loss and metrics see which steps are scored: `y = [targets, output_mask]`.
 
-Training is crash-safe (`pipelines.training`): kill it and rerun the same
+Training is crash-safe (`kerasrnn.training`): kill it and rerun the same
 command to resume from the last finished epoch. The task generators are
 infinite, so each epoch draws its batches from its own generator seeded
 with `(--seed, epoch)` (`epoch_batches_fn`): a resumed run trains on the
@@ -16,15 +16,13 @@ same sequences as an uninterrupted one and ends with the same metrics.
 
 import dataclasses
 import os
-import time
 
 import numpy as np
 
-from pipelines import training
-from pipelines.common import positive
-from pipelines.common import write_json
-
-LN2 = float(np.log(2.0))
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
+from kerasrnn.pipelines.common import positive
+from kerasrnn.pipelines.common import write_json
 
 #: `--strategy` values: the NTM pipelines are not distributed.
 STRATEGIES = ("none",)
@@ -91,7 +89,7 @@ def add_ntm_arguments(parser, spec):
     parser.add_argument("--eval-size", type=int, default=None, help="held-out sequences per evaluation set")
     parser.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     # XLA measured 2-3x faster NTM training steps on CPU (benchmarks/ntm_speed.py).
-    training.add_training_arguments(parser, STRATEGIES, jit_compile="on")
+    cli_training.add_training_arguments(parser, STRATEGIES, jit_compile="on")
 
 
 def pack(batch):
@@ -119,32 +117,8 @@ def pad_time(x, y, multiple=TIME_BUCKET):
     return np.pad(x, widths), np.pad(y, widths)
 
 
-def _split(y_true):
-    return y_true[..., :-1], y_true[..., -1]
-
-
-def bits_per_sequence(y_true, y_pred):
-    """Sigmoid cross-entropy over the output phase, in bits, per sequence."""
-    from keras import ops
-
-    targets, mask = _split(y_true)
-    # log(1 + exp(-|x|)) + max(x, 0) - x*y: the stable sigmoid cross-entropy.
-    x = y_pred
-    ce = ops.softplus(-ops.abs(x)) + ops.relu(x) - x * targets
-    return ops.sum(ops.sum(ce, axis=-1) * mask, axis=-1) / LN2
-
-
-def bit_errors_per_sequence(y_true, y_pred):
-    """Wrong bits (prediction thresholded at 0.5) over the output phase, per sequence."""
-    from keras import ops
-
-    targets, mask = _split(y_true)
-    predicted = ops.cast(y_pred > 0.0, y_pred.dtype)
-    return ops.sum(ops.sum(ops.abs(predicted - targets), axis=-1) * mask, axis=-1)
-
-
 def _resolve(args, spec):
-    training.check_arguments(args, STRATEGIES)
+    cli_training.check_arguments(args, STRATEGIES)
     args.batch_size = args.batch_size or (4 if args.quick else spec.batch_size)
     args.epochs = args.epochs or (2 if args.quick else spec.epochs)
     args.steps_per_epoch = positive("steps-per-epoch", args.steps_per_epoch) or (3 if args.quick else spec.steps_per_epoch)
@@ -214,37 +188,17 @@ def lr_schedule_callback(schedule, base_rate):
 
 
 def build_model(args, input_dim, output_dim, return_weightings=False):
-    """NTM (`RNN(NTMCell)`) or stacked-LSTM baseline, then a Dense of logits."""
-    import keras
+    """NTM (`kerasrnn.models.ntm_model`) or stacked-LSTM baseline, then a Dense of logits."""
+    from kerasrnn import models
 
-    from kerasrnn.layers.lstm import LSTM
-    from kerasrnn.layers.ntm_cell import NTMCell
-
-    inputs = keras.Input((None, input_dim), name="inputs")
     if args.model == "ntm":
-        cell = NTMCell(
-            args.units,
-            memory_size=args.memory_size,
-            memory_width=args.memory_width,
-            num_read_heads=args.read_heads,
-            num_write_heads=args.write_heads,
-            controller=args.controller,
-            memory_init=args.memory_init,
-            return_weightings=return_weightings,
-            name="ntm_cell",
+        return models.ntm_model(
+            input_dim, output_dim, units=args.units, memory_size=args.memory_size, memory_width=args.memory_width,
+            read_heads=args.read_heads, write_heads=args.write_heads, controller=args.controller,
+            memory_init=args.memory_init, return_weightings=return_weightings, name="ntm_model",
         )
-        features = keras.layers.RNN(cell, return_sequences=True, name="ntm")(inputs)
-        core = features
-        if return_weightings:
-            core = keras.layers.Lambda(lambda x: x[..., : cell.output_size - cell.weightings_size], name="core")(features)
-    else:
-        core = inputs
-        for i in range(args.lstm_layers):
-            core = LSTM(args.lstm_units, return_sequences=True, name=f"lstm_{i}")(core)
-        features = core
-    logits = keras.layers.Dense(output_dim, name="logits")(core)
-    outputs = [logits, features] if return_weightings else logits
-    return keras.Model(inputs, outputs, name=f"{args.model}_model")
+    return models.stacked_lstm_model(input_dim, output_dim, units=args.lstm_units, layers=args.lstm_layers,
+                                     name="lstm_model")
 
 
 def make_optimizer(args):
@@ -257,6 +211,9 @@ def make_optimizer(args):
 
 def per_sequence(model, batch, chunk=64):
     """Per-sequence bits and bit errors (NumPy) of `model` on a task batch."""
+    from kerasrnn.losses import bits_per_sequence
+    from kerasrnn.metrics import bit_errors_per_sequence
+
     x, y = pack(batch)
     logits = np.concatenate([model.predict_on_batch(x[i : i + chunk]) for i in range(0, len(x), chunk)])
     bits = np.asarray(bits_per_sequence(y, logits))
@@ -288,40 +245,13 @@ def epoch_batches_fn(spec, options, batch_size, steps_per_epoch, seed):
     return epoch_batches
 
 
-def throughput_callback(batch_size, steps_per_epoch):
-    """A Keras callback timing training batches (not the first, which traces).
-
-    After `fit`, `.seconds` is the time of batches 2..n and `.batches` their
-    number (this process's: a resumed run times only the epochs it trains);
-    each epoch logs `sequences_seen`, the training sequences of the whole run
-    at its end, so it lands in history.csv.
-    """
-    import keras
-
-    class Throughput(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds, self.batches = 0.0, 0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.batches:
-                self.seconds += time.perf_counter() - self._start
-            self.batches += 1
-
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is not None:
-                logs["sequences_seen"] = float((epoch + 1) * steps_per_epoch * batch_size)
-
-    return Throughput()
-
-
 def run_task(args, spec):
     """Trains, evaluates, plots and exports one NTM task; returns metrics."""
     import keras
 
+    from kerasrnn import metrics as metrics_lib
+    from kerasrnn.callbacks import TrainingTimer
+    from kerasrnn.losses import BitsPerSequence
     from kerasrnn.memory.plots import plot_curves
     from kerasrnn.memory.plots import plot_ntm_heatmaps
 
@@ -333,7 +263,7 @@ def run_task(args, spec):
     config = dict(sorted(vars(args).items()), pipeline=f"ntm-{spec.name}")
     write_json(os.path.join(out, "config.json"), config)
 
-    training.enable_determinism(args.seed, training.jit_compile(args))
+    training.enable_determinism(args.seed, cli_training.jit_compile(args))
     epoch_batches = epoch_batches_fn(spec, options, args.batch_size, args.steps_per_epoch, args.seed)
     eval_rng = np.random.default_rng(args.seed + 1_000_003)
     valid = spec.batch_fn(eval_rng, args.eval_size, **options)
@@ -343,16 +273,18 @@ def run_task(args, spec):
     model = build_model(args, input_dim, output_dim)
     model.compile(
         optimizer=make_optimizer(args),
-        loss=bits_per_sequence,
-        metrics=[bits_per_sequence, bit_errors_per_sequence],
-        jit_compile=training.jit_compile(args),
+        loss=BitsPerSequence(),
+        metrics=[metrics_lib.BitsPerSequence(), metrics_lib.BitErrorsPerSequence()],
+        jit_compile=cli_training.jit_compile(args),
     )
     model.summary()
-    throughput = throughput_callback(args.batch_size, args.steps_per_epoch)
+    # Logs `sequences_seen` (the x axis of the learning curves) every epoch.
+    throughput = TrainingTimer(args.batch_size * args.steps_per_epoch, seen_key="sequences_seen")
     schedule = parse_lr_schedule(args.lr_schedule)
     valid_x, valid_y = pack(valid)
     hist = training.fit(
-        model, epoch_batches, args.steps_per_epoch, args.epochs, args,
+        model, epoch_batches, args.steps_per_epoch, args.epochs,
+        output=args.output, fresh=args.fresh, logdir=args.logdir, progress=args.progress,
         validation_data=(valid_x, valid_y),
         callbacks=[throughput] + ([lr_schedule_callback(schedule, args.learning_rate)] if schedule else []),
         validation_batch_size=min(args.eval_size, 128),
@@ -381,9 +313,8 @@ def run_task(args, spec):
         # silently for models it deems unsupported).
         "xla": bool(model.jit_compile),
         "training_sequences": int(seen[-1]),
-        "training_seconds_after_first_batch": round(throughput.seconds, 2),
-        "sequences_per_second": round(max(throughput.batches - 1, 0) * args.batch_size
-                                      / max(throughput.seconds, 1e-9), 2),
+        "training_seconds_after_first_batch": round(throughput.batch_seconds, 2),
+        "sequences_per_second": round(throughput.examples_per_second(args.batch_size), 2),
         "heldout_sequences": int(args.eval_size),
         "bits_per_sequence": float(bits.mean()),
         "bit_errors_per_sequence_mean": float(errors.mean()),

@@ -28,7 +28,7 @@ val_accuracy.png, model.keras (string in, probability out; needs kerasrnn)
 and export/ (SavedModel: `serve(tf.string[batch]) -> float32[batch, 1]`,
 loadable with TensorFlow alone).
 
-Training is crash-safe (`pipelines.training`): every (variant, seed) model
+Training is crash-safe (`kerasrnn.training`): every (variant, seed) model
 is a stage with its own backup; kill a run and rerun the same command, and
 the models already trained are reloaded, the interrupted one resumes from its
 last finished epoch (batch order and dropout masks are functions of the seed
@@ -41,10 +41,11 @@ import os
 
 import numpy as np
 
-from pipelines import training
-from pipelines.common import budget_settings
-from pipelines.common import positive
-from pipelines.common import write_history
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
+from kerasrnn.pipelines.common import budget_settings
+from kerasrnn.pipelines.common import positive
+from kerasrnn.pipelines.common import write_history
 
 DESCRIPTION = "Bi-LSTM/GRU sentiment (many-to-one): random vs Word2Vec frozen/fine-tuned embeddings over seeds"
 
@@ -106,11 +107,11 @@ def add_arguments(parser):
                         "(default: train+lee for polarity, train otherwise)")
     parser.add_argument("--vectors", default=None, metavar="FILE",
                         help="use these pretrained vectors (.txt/.vec/.bin word2vec format or gensim .kv) instead of training")
-    training.add_training_arguments(parser, STRATEGIES)
+    cli_training.add_training_arguments(parser, STRATEGIES)
 
 
 def resolve_settings(args):
-    training.check_arguments(args, STRATEGIES)
+    cli_training.check_arguments(args, STRATEGIES)
     settings = budget_settings(args, QUICK, DEFAULTS)
     if args.epochs is not None:
         settings["epochs"] = args.epochs
@@ -301,7 +302,7 @@ def run(args):
     from kerasrnn import embeddings
 
     data = _load_data(args, settings)
-    training.enable_determinism(args.seed, training.jit_compile(args))
+    training.enable_determinism(args.seed, cli_training.jit_compile(args))
     curves = {v: [] for v in settings["variants"]}
     history_columns, runs, coverages, w2v_info = {}, {}, [], {}
     keep = None
@@ -330,14 +331,15 @@ def run(args):
             model = build_classifier(vocabulary_size, embedding, settings["units"], args.cell)
             model.compile(
                 optimizer=keras.optimizers.Adam(args.learning_rate), loss="binary_crossentropy", metrics=["accuracy"],
-                jit_compile=training.jit_compile(args),
+                jit_compile=cli_training.jit_compile(args),
             )
             print(f"-- {variant} embeddings, seed {seed}")
             # The same batch order (a function of the seed and the epoch) for every variant.
             epoch_batches, steps = training.array_epoch_batches((x_train, y_train), settings["batch_size"], seed)
             stage = f"{variant}_seed{seed}"
             history = training.fit(
-                model, epoch_batches, steps, settings["epochs"], args, validation_data=(x_val, y_val),
+                model, epoch_batches, steps, settings["epochs"], validation_data=(x_val, y_val),
+                output=args.output, fresh=args.fresh, logdir=args.logdir, progress=args.progress,
                 stage=stage, history_path=os.path.join(training.backup_dir(args.output, stage), "history.csv"),
                 validation_batch_size=settings["batch_size"],
             )

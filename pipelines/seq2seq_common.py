@@ -1,7 +1,7 @@
 """What the sequence-to-sequence pipelines (`dates`, `bible-modernize`) share:
 model construction, training, batched decoding, heat maps and export.
 
-Training is crash-safe (`pipelines.training`): kill a run and rerun the same
+Training is crash-safe (`kerasrnn.training`): kill a run and rerun the same
 command to resume from the last finished epoch (each epoch's batch order is
 a function of `(--seed, epoch)`); a run that trains two models (`dates`)
 reloads the one already trained.
@@ -26,7 +26,8 @@ from kerasrnn.seq2seq import Seq2Seq
 from kerasrnn.seq2seq import beam_search
 from kerasrnn.seq2seq import greedy_search
 from kerasrnn.seq2seq.export import export_translator
-from pipelines import training
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
 
 CELLS = {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell}
 ATTENTIONS = ("bahdanau", "luong", "none")
@@ -47,13 +48,13 @@ def add_model_arguments(parser, units, embedding_dim, cell="lstm", bidirectional
                         help="Adam (default: %(default)s)")
     parser.add_argument("--beam-width", type=int, default=4, help="(default: %(default)s)")
     parser.add_argument("--length-penalty", type=float, default=0.6, help="GNMT alpha (default: %(default)s)")
-    training.add_training_arguments(parser, STRATEGIES)
+    cli_training.add_training_arguments(parser, STRATEGIES)
 
 
 def check_arguments(args):
     """Validates the training options and turns on op determinism."""
-    training.check_arguments(args, STRATEGIES)
-    training.enable_determinism(args.seed, training.jit_compile(args))
+    cli_training.check_arguments(args, STRATEGIES)
+    training.enable_determinism(args.seed, cli_training.jit_compile(args))
 
 
 def build_model(source_vocab, target_vocab, args, attention, copy_attention=False):
@@ -77,7 +78,7 @@ def build_model(source_vocab, target_vocab, args, attention, copy_attention=Fals
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
         metrics=[MaskedTokenAccuracy()],
-        jit_compile=training.jit_compile(args),
+        jit_compile=cli_training.jit_compile(args),
     )
     return model
 
@@ -93,7 +94,8 @@ def train(model, train_arrays, valid_arrays, args, epochs, history_path, stage=N
         transform=translation._trim,  # drops all-padding columns, as make_dataset does
     )
     valid_ds = translation.make_dataset(*valid_arrays, args.batch_size)
-    return training.fit(model, epoch_batches, steps, epochs, args, validation_data=valid_ds, stage=stage,
+    return training.fit(model, epoch_batches, steps, epochs, validation_data=valid_ds, stage=stage,
+                        output=args.output, fresh=args.fresh, logdir=args.logdir, progress=args.progress,
                         history_path=history_path)
 
 

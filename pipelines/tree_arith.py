@@ -15,7 +15,7 @@ at every depth in `--test-depths` (default 1-8): accuracy by depth goes to
 metrics.json, accuracy_by_depth.csv and accuracy_by_depth.png, next to the
 majority-class baseline of each test set.
 
-Training is crash-safe (`pipelines.training`): each model is a stage with
+Training is crash-safe (`kerasrnn.training`): each model is a stage with
 its own backup; kill a run and rerun the same command to reload the models
 already trained and resume the interrupted one from its last finished epoch
 (each epoch's batch order is a function of `(--seed, epoch)`).
@@ -27,8 +27,9 @@ import time
 
 import numpy as np
 
-from pipelines import training
-from pipelines.common import positive
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
+from kerasrnn.pipelines.common import positive
 
 DESCRIPTION = "TreeRNN/Tree-LSTM vs prefix LSTM on mod-10 expression trees: accuracy by depth beyond training"
 
@@ -45,7 +46,7 @@ def add_arguments(parser):
     parser.add_argument("--train-size", type=int, default=16000, help="training expressions (default: %(default)s)")
     parser.add_argument("--test-size", type=int, default=1000, help="test expressions per depth (default: %(default)s)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam learning rate (default: %(default)s)")
-    training.add_training_arguments(parser, STRATEGIES)
+    cli_training.add_training_arguments(parser, STRATEGIES)
 
 
 def _depths(name, text):
@@ -59,7 +60,7 @@ def _depths(name, text):
 
 
 def _check_args(args):
-    training.check_arguments(args, STRATEGIES)
+    cli_training.check_arguments(args, STRATEGIES)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in MODELS]
     if not models or unknown:
@@ -114,7 +115,7 @@ def run(args):
     if args.quick:
         epochs, train_size, test_size, units = min(epochs, 2), 256, 32, 8
         test_depths = [d for d in test_depths if d <= 4] or test_depths[:1]
-    training.enable_determinism(args.seed, training.jit_compile(args))
+    training.enable_determinism(args.seed, cli_training.jit_compile(args))
     train = generate_expressions(train_size, train_depths, seed=args.seed)
     val = generate_expressions(max(test_size, 64), train_depths, seed=args.seed + 1)
     tests = {d: generate_expressions(test_size, [d], seed=args.seed + 100 + d) for d in test_depths}
@@ -124,10 +125,11 @@ def run(args):
                "test_size": test_size, "units": units, "epochs": epochs, "models": {}}
     epoch_batches, steps = training.array_epoch_batches((_inputs(train), train["values"]), batch_size, args.seed)
     for kind in models:
-        model = build_model(kind, units, args.learning_rate, training.jit_compile(args))
+        model = build_model(kind, units, args.learning_rate, cli_training.jit_compile(args))
         start = time.perf_counter()
         history = training.fit(
-            model, epoch_batches, steps, epochs, args, validation_data=(_inputs(val), val["values"]),
+            model, epoch_batches, steps, epochs, validation_data=(_inputs(val), val["values"]),
+            output=args.output, fresh=args.fresh, logdir=args.logdir, progress=args.progress,
             stage=kind, history_path=os.path.join(args.output, f"history_{kind}.csv"),
             validation_batch_size=batch_size,
         )

@@ -20,10 +20,11 @@ import json
 import os
 import time
 
-from pipelines import training
-from pipelines.common import budget_settings
-from pipelines.common import positive
-from pipelines.common import write_history
+from kerasrnn import training
+from kerasrnn.pipelines import cli_training
+from kerasrnn.pipelines.common import budget_settings
+from kerasrnn.pipelines.common import positive
+from kerasrnn.pipelines.common import write_history
 
 DESCRIPTION = "Word2Vec (gensim) on lee/KJV/any text: words/s, loss per epoch, analogies, WordSim353, projector files"
 
@@ -53,7 +54,7 @@ def add_arguments(parser):
     parser.add_argument("--window", type=int, default=None, help="context window (default: 5)")
     parser.add_argument("--negative", type=int, default=None, help="negative samples (default: 5)")
     parser.add_argument("--min-count", type=int, default=None, help="minimum word frequency (default: 3)")
-    training.add_fresh_argument(parser)
+    cli_training.add_fresh_argument(parser)
     parser.add_argument("--workers", type=int, default=1,
                         help="training threads (default: %(default)s). gensim under-counts the loss with more than one "
                         "(its worker threads overwrite each other's sums), so the per-epoch loss is exact only with 1")

@@ -3,8 +3,6 @@
 * char-lm and ntm-copy: a real process killed with SIGKILL once its first
   backup exists, restarted with the same command, ends with the metrics and
   history of an uninterrupted run (started alongside it).
-* `training.fit` itself: a crash mid-run, resumed, gives the same weights,
-  history, dropout masks and early-stopping decision as an uninterrupted fit.
 * sentiment, tree-arith, vec2seq (in process): a run interrupted by an
   exception during one model's training, invoked again, reloads the models
   already trained, resumes the interrupted one, and ends like an
@@ -26,8 +24,8 @@ import keras
 import numpy as np
 import pytest
 
-from pipelines import training
-from pipelines.__main__ import main
+from kerasrnn import training
+from kerasrnn.pipelines.__main__ import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 300
@@ -57,7 +55,7 @@ class CrashAtEpoch(keras.callbacks.Callback):
 
 
 def crash_in(monkeypatch, epoch, stage=None):
-    """Makes `training.fit` of `stage` crash when `epoch` begins."""
+    """Makes `kerasrnn.training.fit` of `stage` crash when `epoch` begins."""
     fit = training.fit
 
     def crashing_fit(*args, callbacks=(), **kwargs):
@@ -93,7 +91,7 @@ def read_metrics(output):
 
 def _start(argv, output, log):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1", PYTHONPATH=ROOT)
-    return subprocess.Popen([sys.executable, "-m", "pipelines", *argv, "--output", str(output)],
+    return subprocess.Popen([sys.executable, "-m", "kerasrnn.pipelines", *argv, "--output", str(output)],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 
 
@@ -169,82 +167,6 @@ def test_ntm_copy_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
     assert [float(v) for v in (r[rows[0].index("sequences_seen")] for r in rows[1:])] == [24, 48, 72, 96]
 
 
-# ----------------------------------------------------------------------------- training.fit
-
-
-def _tiny_fit(output, epochs, val_losses, crash=None):
-    """A Dense+Dropout model trained by `training.fit` with early stopping on
-    a scripted `val_loss` (patience 2); returns `(history, weights)`."""
-    keras.utils.set_random_seed(7)
-    x = np.random.RandomState(0).randn(40, 3).astype("float32")
-    y = x.sum(axis=1, keepdims=True)
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dropout(0.5),
-                              keras.layers.Dense(1)])
-    model.compile(keras.optimizers.Adam(0.01), "mse")
-    script = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(val_loss=val_losses[epoch]))
-    stopping = training.early_stopping(monitor="val_loss", patience=2, restore_best_weights=True)
-    callbacks = [script, stopping] + ([CrashAtEpoch(crash)] if crash is not None else [])
-    args = type("Args", (), {"output": str(output), "fresh": False, "logdir": None, "progress": "none"})()
-    epoch_batches, steps = training.array_epoch_batches((x, y), 8, seed=1)
-    history = training.fit(model, epoch_batches, steps, epochs, args, callbacks=callbacks)
-    return history, model.get_weights()
-
-
-# Best at epoch 4 (1-based), then 2 epochs without improvement: early
-# stopping ends training after epoch 6 and restores epoch 4's weights.
-VAL_LOSSES = [5.0, 3.0, 4.0, 2.0, 2.5, 2.6, 2.7, 2.8]
-
-
-@pytest.fixture(scope="module")
-def uninterrupted_fit(tmp_path_factory):
-    history, weights = _tiny_fit(tmp_path_factory.mktemp("uninterrupted"), 8, VAL_LOSSES)
-    assert len(history["loss"]) == 6
-    return history, weights
-
-
-@pytest.mark.parametrize("crash, committed, best", [(3, 3, 2), (5, 5, 4), ("end", 6, 4)])
-def test_fit_resumes_weights_dropout_and_early_stopping_exactly(tmp_path, uninterrupted_fit, crash, committed, best):
-    # Crashes after the best epoch so far (its weights must come from the
-    # backup), while waiting, and after the decision to stop.
-    reference, reference_weights = uninterrupted_fit
-    with pytest.raises(SimulatedCrash):
-        _tiny_fit(tmp_path / "resumed", 8, VAL_LOSSES, crash=crash)
-    backup = tmp_path / "resumed" / "backup"
-    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == committed
-    assert f"best-epoch-{best}.npz" in os.listdir(backup)
-    resumed, resumed_weights = _tiny_fit(tmp_path / "resumed", 8, VAL_LOSSES)
-    assert resumed == {**reference, "seconds": resumed["seconds"]}
-    for a, b in zip(resumed_weights, reference_weights):
-        np.testing.assert_array_equal(a, b)
-    assert not backup.exists()
-
-
-def test_fit_stage_kept_until_removed_and_epochs_check(tmp_path, capsys):
-    args = type("Args", (), {"output": str(tmp_path), "fresh": False, "logdir": None, "progress": "none"})()
-    x = np.ones((4, 2), "float32")
-    epoch_batches, steps = training.array_epoch_batches((x, x[:, :1]), 2, seed=0)
-
-    def model():
-        keras.utils.set_random_seed(0)
-        m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        m.compile("sgd", "mse")
-        return m
-
-    first = model()
-    history = training.fit(first, epoch_batches, steps, 2, args, stage="a", history_path=str(tmp_path / "a.csv"))
-    assert json.loads((tmp_path / "backup" / "a" / "training_metadata.json").read_text())["epoch"] == 2
-    again = model()
-    assert training.fit(again, epoch_batches, steps, 2, args, stage="a", history_path=str(tmp_path / "a.csv")) \
-        == history
-    assert "Training a already finished" in capsys.readouterr().out
-    for a, b in zip(again.get_weights(), first.get_weights()):
-        np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="at epoch 2 but --epochs is 1; rerun with --fresh"):
-        training.fit(model(), epoch_batches, steps, 1, args, stage="a", history_path=str(tmp_path / "a.csv"))
-    training.remove_backup(str(tmp_path))
-    assert not (tmp_path / "backup").exists()
-
-
 # ----------------------------------------------------------------------------- pipelines in process
 
 
@@ -291,7 +213,7 @@ def test_seq2seq_train_resumes_from_its_backup(tmp_path, monkeypatch, capsys):
     import argparse
 
     from kerasrnn.data import translation
-    from pipelines import seq2seq_common
+    from kerasrnn.pipelines import seq2seq_common
 
     parser = argparse.ArgumentParser()
     seq2seq_common.add_model_arguments(parser, units=8, embedding_dim=4)

@@ -117,12 +117,16 @@ def test_bad_arguments_and_mismatched_output_size():
 def test_vector_to_sequence_learns_progressions_free_running():
     # The vector enters as the initial state only (no per-step input), so the
     # sequence comes from the state and the fed-back digits alone.
-    from pipelines.vec2seq import build_model
-    from pipelines.vec2seq import free_running_scores
-    from pipelines.vec2seq import progression_data
+    import keras
+
+    from kerasrnn.data.progressions import VECTOR_DIM
+    from kerasrnn.data.progressions import progression_data
+    from kerasrnn.models import free_running_scores
+    from kerasrnn.models import vector_to_sequence_model
 
     vectors, sequences = progression_data(6, repeats=8)
-    model = build_model("state", units=24, length=6)
+    model = vector_to_sequence_model("state", units=24, length=6, vector_dim=VECTOR_DIM, classes=10)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
     test_vectors, test_sequences = progression_data(6)
     before = free_running_scores(model, test_vectors, test_sequences)[1]
     model.fit({"vector": vectors, "targets": sequences}, sequences, epochs=20, batch_size=32, verbose=0)

@@ -34,8 +34,8 @@ def test_mirrored_splits_batch_and_matches_single_device(tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from pipelines import training
-        from pipelines.__main__ import main
+        from kerasrnn import training
+        from kerasrnn.pipelines.__main__ import main
 
         strategy = training.make_strategy("mirrored")
         batch = tf.data.Dataset.from_tensor_slices(tf.zeros((32, 3))).batch(32)
@@ -101,8 +101,9 @@ PLAIN_KERAS_FIT = textwrap.dedent("""
 
 
 def test_plain_keras_fit_fails_under_multi_worker(tmp_path):
-    """Documents the Keras 3.15 / TF 2.21 bug that `pipelines.training`
-    works around (keras-team/keras#20585): unpatched `fit` raises."""
+    """Documents the Keras 3.15 / TF 2.21 bug that
+    `kerasrnn.training.multi_worker_fixes` works around
+    (keras-team/keras#20585): plain `fit` raises."""
     codes, logs = _run_workers(lambda i: [sys.executable, "-c", PLAIN_KERAS_FIT], tmp_path, "plain")
     for code, log in zip(codes, logs):
         assert code != 0 and "FIT OK" not in log
@@ -113,7 +114,7 @@ def test_multi_worker_pipeline_workers_end_identical(tmp_path):
     quick = _quick(tmp_path)
 
     def argv(index):
-        return [sys.executable, "-m", "pipelines", *quick, "--strategy", "multi-worker",
+        return [sys.executable, "-m", "kerasrnn.pipelines", *quick, "--strategy", "multi-worker",
                 "--output", str(tmp_path / f"worker{index}")]
 
     codes, logs = _run_workers(argv, tmp_path, "worker")

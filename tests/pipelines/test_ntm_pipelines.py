@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def run_pipeline(*args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, "-m", "kerasrnn.pipelines", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env
     )
 
 
@@ -72,11 +72,11 @@ def test_bad_option_is_a_clear_error(tmp_path):
 
 
 def parse(name, *argv):
-    """A pipeline's command line parsed as `python -m pipelines` does."""
+    """A pipeline's command line parsed as `python -m kerasrnn.pipelines` does."""
     import argparse
 
-    from pipelines import load
-    from pipelines.common import add_common_arguments
+    from kerasrnn.pipelines import load
+    from kerasrnn.pipelines.common import add_common_arguments
 
     parser = argparse.ArgumentParser()
     add_common_arguments(parser, default_output="unused")
@@ -85,20 +85,20 @@ def parse(name, *argv):
 
 
 def test_jit_compile_option_defaults_and_values():
-    from pipelines import training
+    from kerasrnn.pipelines import cli_training
 
     # NTM pipelines compile with XLA by default; the others leave it to Keras.
-    assert training.jit_compile(parse("ntm-copy")) is True
-    assert training.jit_compile(parse("ntm-sort", "--jit-compile", "off")) is False
-    assert training.jit_compile(parse("char-lm")) == "auto"
-    assert training.jit_compile(parse("forecast", "--jit-compile", "on")) is True
+    assert cli_training.jit_compile(parse("ntm-copy")) is True
+    assert cli_training.jit_compile(parse("ntm-sort", "--jit-compile", "off")) is False
+    assert cli_training.jit_compile(parse("char-lm")) == "auto"
+    assert cli_training.jit_compile(parse("forecast", "--jit-compile", "on")) is True
     with pytest.raises(SystemExit):
         parse("ntm-copy", "--jit-compile", "yes")
 
 
 def test_lr_schedule_parsing_and_rates():
-    from pipelines.ntm_common import lr_schedule_callback
-    from pipelines.ntm_common import parse_lr_schedule
+    from kerasrnn.pipelines.ntm_common import lr_schedule_callback
+    from kerasrnn.pipelines.ntm_common import parse_lr_schedule
 
     assert parse_lr_schedule(None) == []
     schedule = parse_lr_schedule("60:3e-4,100:1e-4")
@@ -134,12 +134,12 @@ def test_time_padding_leaves_loss_and_gradients_unchanged():
     import tensorflow as tf
 
     from kerasrnn.data.tasks.repeat_copy import repeat_copy_batch
-    from pipelines.ntm_common import TIME_BUCKET
-    from pipelines.ntm_common import bit_errors_per_sequence
-    from pipelines.ntm_common import bits_per_sequence
-    from pipelines.ntm_common import build_model
-    from pipelines.ntm_common import pack
-    from pipelines.ntm_common import pad_time
+    from kerasrnn.losses import bits_per_sequence
+    from kerasrnn.metrics import bit_errors_per_sequence
+    from kerasrnn.pipelines.ntm_common import TIME_BUCKET
+    from kerasrnn.pipelines.ntm_common import build_model
+    from kerasrnn.pipelines.ntm_common import pack
+    from kerasrnn.pipelines.ntm_common import pad_time
 
     x, y = pack(repeat_copy_batch(np.random.default_rng(3), 3, max_length=3, max_repeats=2, bits=4))
     px, py = pad_time(x, y)
@@ -168,8 +168,8 @@ def test_time_padding_leaves_loss_and_gradients_unchanged():
 
 
 def test_task_defaults_resolve_per_task():
-    from pipelines import load
-    from pipelines.ntm_common import _resolve
+    from kerasrnn.pipelines import load
+    from kerasrnn.pipelines.ntm_common import _resolve
 
     def resolved(name, *argv):
         args = parse(name, *argv)

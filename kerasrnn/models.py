@@ -1,0 +1,136 @@
+"""Model builders for the tasks the library ships: the Neural Turing
+Machine and its stacked-LSTM baseline (bit-vector tasks), and a one-to-many
+vector-to-sequence generator with output feedback.
+
+Each returns an uncompiled functional `keras.Model`; the caller compiles it
+(e.g. with `kerasrnn.losses.BitsPerSequence`).
+"""
+
+import keras
+import numpy as np
+
+from kerasrnn.layers.feedback import OutputFeedbackRNN
+from kerasrnn.layers.gru import GRUCell
+from kerasrnn.layers.lstm import LSTM
+from kerasrnn.layers.ntm_cell import NTMCell
+
+
+def ntm_model(input_dim, output_dim, units=100, memory_size=128, memory_width=20, read_heads=1, write_heads=1,
+              controller="lstm", memory_init="constant", return_weightings=False, name="ntm_model"):
+    """`RNN(NTMCell)` then a `Dense` of `output_dim` logits per step.
+
+    Inputs `(batch, steps, input_dim)`; outputs the logits `(batch, steps,
+    output_dim)`, or with `return_weightings=True` `[logits, features]`,
+    where `features` is the cell's whole output (read it with
+    `model.get_layer("ntm").cell.split_output(features)`: read and write
+    weightings per step). Both variants have the same weights, so a
+    trained model's `get_weights()` fits the other (for heat maps).
+
+    Args:
+        input_dim: Input channels per step.
+        output_dim: Logits per step.
+        units: Controller size.
+        memory_size: Memory rows N.
+        memory_width: Memory width M.
+        read_heads: Read heads.
+        write_heads: Write heads.
+        controller: "lstm" or "dense".
+        memory_init: "constant", "learned" or "random".
+        return_weightings: Also output the heads' weightings.
+        name: Model name.
+
+    Example:
+
+    ```python
+    model = ntm_model(9, 8, units=100, memory_size=128, memory_width=20)
+    model.compile("adam", loss=kerasrnn.losses.BitsPerSequence())
+    ```
+    """
+    inputs = keras.Input((None, input_dim), name="inputs")
+    cell = NTMCell(
+        units,
+        memory_size=memory_size,
+        memory_width=memory_width,
+        num_read_heads=read_heads,
+        num_write_heads=write_heads,
+        controller=controller,
+        memory_init=memory_init,
+        return_weightings=return_weightings,
+        name="ntm_cell",
+    )
+    features = keras.layers.RNN(cell, return_sequences=True, name="ntm")(inputs)
+    core = features
+    if return_weightings:
+        core_size = cell.output_size - cell.weightings_size
+        core = keras.layers.Lambda(lambda x: x[..., :core_size], name="core")(features)
+    logits = keras.layers.Dense(output_dim, name="logits")(core)
+    return keras.Model(inputs, [logits, features] if return_weightings else logits, name=name)
+
+
+def stacked_lstm_model(input_dim, output_dim, units=256, layers=3, name="lstm_model"):
+    """`layers` stacked `kerasrnn.layers.LSTM`s (`lstm_0`, ...) then a `Dense`
+    of `output_dim` logits per step: the NTM tasks' baseline.
+
+    Args:
+        input_dim: Input channels per step.
+        output_dim: Logits per step.
+        units: Units per layer.
+        layers: Number of layers.
+        name: Model name.
+    """
+    inputs = keras.Input((None, input_dim), name="inputs")
+    core = inputs
+    for i in range(layers):
+        core = LSTM(units, return_sequences=True, name=f"lstm_{i}")(core)
+    logits = keras.layers.Dense(output_dim, name="logits")(core)
+    return keras.Model(inputs, logits, name=name)
+
+
+#: How `vector_to_sequence_model` feeds the vector in.
+CONDITIONINGS = ("state", "input", "both")
+
+
+def vector_to_sequence_model(conditioning, units, length, vector_dim, classes, name=None):
+    """A one-to-many generator: `{"vector", "targets"}` -> `(batch, length,
+    classes)` probabilities, a `GRUCell` feeding its own greedy one-hot output
+    back (`OutputFeedbackRNN`): teacher-forced by `fit` (the `targets`
+    input), self-fed by `predict`/`evaluate` (the targets are ignored).
+
+    The vector enters as the initial state (`"state"`: h_0 = tanh(v W_h +
+    b_h)), as the input at every step (`"input"`: x_t = v), or `"both"`.
+
+    Args:
+        conditioning: One of `CONDITIONINGS`.
+        units: GRU units.
+        length: Steps generated.
+        vector_dim: Size of the conditioning vector.
+        classes: Output classes (the feedback is their one-hot).
+        name: Model name (default `vec2seq_<conditioning>`).
+    """
+    if conditioning not in CONDITIONINGS:
+        raise ValueError(f"`conditioning` must be one of {CONDITIONINGS}. Received: conditioning={conditioning!r}")
+    vector = keras.Input((vector_dim,), name="vector")
+    targets = keras.Input((length,), dtype="int32", name="targets")
+    if conditioning == "state":
+        # No per-step input: (batch, length, 0); the vector is only the state.
+        steps = keras.layers.Lambda(
+            lambda v: keras.ops.zeros((keras.ops.shape(v)[0], length, 0)), output_shape=(length, 0), name="no_input"
+        )(vector)
+    else:
+        steps = keras.layers.RepeatVector(length)(vector)
+    initial_state = None
+    if conditioning != "input":
+        initial_state = [keras.layers.Dense(units, activation="tanh", name="initial_state")(vector)]
+    generator = OutputFeedbackRNN(
+        GRUCell(units), output_units=classes, output_activation="softmax", feedback="greedy", name="generator"
+    )
+    probabilities = generator(steps, targets=targets, initial_state=initial_state)
+    return keras.Model({"vector": vector, "targets": targets}, probabilities, name=name or f"vec2seq_{conditioning}")
+
+
+def free_running_scores(model, vectors, sequences):
+    """`(token_accuracy, exact_match)` of a `vector_to_sequence_model`'s
+    self-fed generation against `sequences` `(batch, length)`."""
+    dummy = np.zeros_like(sequences)  # ignored outside training
+    predicted = model.predict({"vector": vectors, "targets": dummy}, verbose=0).argmax(-1)
+    return float((predicted == sequences).mean()), float((predicted == sequences).all(axis=1).mean())
