@@ -149,19 +149,12 @@ def resolve_settings(args):
 
 
 def read_polarity():
-    """gensim's pang_lee_polarity.cor: `(texts, labels)`, 100 neg + 100 pos."""
-    from gensim.test.utils import datapath
+    """gensim's pang_lee_polarity.cor (`kerasrnn.data.corpora.polarity`):
+    `(texts, labels)`, 100 neg + 100 pos."""
+    from kerasrnn.data import corpora
 
-    from kerasrnn.embeddings import read_lines
-
-    texts, labels = [], []
-    for line in read_lines(datapath("pang_lee_polarity.cor"), encoding="cp1252"):
-        label, _, text = line.partition(" ")
-        if label not in ("__label__pos", "__label__neg"):
-            continue
-        texts.append(text.strip())
-        labels.append(int(label == "__label__pos"))
-    return texts, np.asarray(labels, dtype="float32")
+    corpus = corpora.polarity()
+    return list(corpus.documents), np.asarray(corpus.labels, dtype="float32")
 
 
 def read_csv(path, encoding="utf-8"):
@@ -397,9 +390,8 @@ _W2V_CACHE = {}
 def _word2vec(args, settings, train_texts, seed):
     """Vectors for one seed: `--vectors FILE`, or Word2Vec on the training texts
     (plus Lee) with the shared tokenizer. Returns `(keyed_vectors, info)`."""
-    from gensim.test.utils import datapath
-
     from kerasrnn import embeddings
+    from kerasrnn.data import corpora
 
     if args.vectors:
         if "file" not in _W2V_CACHE:
@@ -413,8 +405,8 @@ def _word2vec(args, settings, train_texts, seed):
         return kv, {"source": args.vectors, "vocabulary": len(kv), "vector_size": kv.vector_size}
     sentences = embeddings.corpus_sentences(train_texts)
     if settings["w2v_corpus"] == "train+lee":
-        sentences += embeddings.corpus_sentences(datapath("lee_background.cor"))
-        sentences += embeddings.corpus_sentences(embeddings.read_lines(datapath("lee.cor"), encoding="cp1252"))  # has a £
+        sentences += embeddings.corpus_sentences(list(corpora.lee().documents))
+        sentences += embeddings.corpus_sentences(list(corpora.lee("evaluation").documents))
     logger = embeddings.EpochLogger(log=None)
     kv = embeddings.train_word2vec(
         sentences, sg=1, vector_size=settings["embedding_dim"], window=5, negative=5, min_count=2,

