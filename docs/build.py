@@ -80,7 +80,10 @@ def _title(markdown_text, default):
 
 def render_guides(output):
     """Renders `docs/*.md` to `output/<name>.html`; returns the written paths."""
-    import markdown2  # a dependency of pdoc
+    try:
+        import markdown2  # a dependency of pdoc 15 and later
+    except ImportError:  # vendored by earlier versions
+        from pdoc import markdown2
 
     pages = guides()
     links = " · ".join(
