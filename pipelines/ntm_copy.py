@@ -1,9 +1,9 @@
 """`ntm-copy`: the NTM copy task (Graves et al. 2014, section 4.1)."""
 
 from kerasrnn.data.tasks.copy import copy_batch
-from pipelines.ntm_common import TaskSpec
-from pipelines.ntm_common import add_ntm_arguments
-from pipelines.ntm_common import run_task
+from kerasrnn.pipelines.ntm_common import TaskSpec
+from kerasrnn.pipelines.ntm_common import add_ntm_arguments
+from kerasrnn.pipelines.ntm_common import run_task
 
 DESCRIPTION = "NTM copy task (8-bit vectors, length 1-20), generalisation to length 120; --model ntm|lstm"
 

@@ -4,9 +4,9 @@ import numpy as np
 
 from kerasrnn.data.tasks.ngrams import bayes_optimal_bits
 from kerasrnn.data.tasks.ngrams import ngram_batch
-from pipelines.ntm_common import TaskSpec
-from pipelines.ntm_common import add_ntm_arguments
-from pipelines.ntm_common import run_task
+from kerasrnn.pipelines.ntm_common import TaskSpec
+from kerasrnn.pipelines.ntm_common import add_ntm_arguments
+from kerasrnn.pipelines.ntm_common import run_task
 
 DESCRIPTION = "NTM dynamic 6-grams (200 bits), cost vs the Bayes-optimal estimator; --model ntm|lstm"
 

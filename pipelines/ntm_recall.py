@@ -1,9 +1,9 @@
 """`ntm-recall`: associative recall (Graves et al. 2014, section 4.3)."""
 
 from kerasrnn.data.tasks.recall import recall_batch
-from pipelines.ntm_common import TaskSpec
-from pipelines.ntm_common import add_ntm_arguments
-from pipelines.ntm_common import run_task
+from kerasrnn.pipelines.ntm_common import TaskSpec
+from kerasrnn.pipelines.ntm_common import add_ntm_arguments
+from kerasrnn.pipelines.ntm_common import run_task
 
 DESCRIPTION = "NTM associative recall (items of 3x6 bits, 2-6 items; tested up to 12); --model ntm|lstm"
 

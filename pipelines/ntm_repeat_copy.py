@@ -1,9 +1,9 @@
 """`ntm-repeat-copy`: the NTM repeat copy task (Graves et al. 2014, section 4.2)."""
 
 from kerasrnn.data.tasks.repeat_copy import repeat_copy_batch
-from pipelines.ntm_common import TaskSpec
-from pipelines.ntm_common import add_ntm_arguments
-from pipelines.ntm_common import run_task
+from kerasrnn.pipelines.ntm_common import TaskSpec
+from kerasrnn.pipelines.ntm_common import add_ntm_arguments
+from kerasrnn.pipelines.ntm_common import run_task
 
 DESCRIPTION = "NTM repeat copy (length and repeats 1-10, normalised count); --model ntm|lstm"
 

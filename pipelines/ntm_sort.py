@@ -1,9 +1,9 @@
 """`ntm-sort`: priority sort (Graves et al. 2014, section 4.5)."""
 
 from kerasrnn.data.tasks.priority_sort import priority_sort_batch
-from pipelines.ntm_common import TaskSpec
-from pipelines.ntm_common import add_ntm_arguments
-from pipelines.ntm_common import run_task
+from kerasrnn.pipelines.ntm_common import TaskSpec
+from kerasrnn.pipelines.ntm_common import add_ntm_arguments
+from kerasrnn.pipelines.ntm_common import run_task
 
 DESCRIPTION = "NTM priority sort (20 vectors with priorities, output the top 16 in order); --model ntm|lstm"
 

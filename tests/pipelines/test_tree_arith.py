@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from pipelines.__main__ import main
+from kerasrnn.pipelines.__main__ import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -19,7 +19,7 @@ def test_tree_arith_quick_run_writes_table_plot_and_metrics(tmp_path):
     out = tmp_path / "run"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines", "tree-arith", "--quick", "--models", "tree-lstm,lstm", "--output", str(out)],
+        [sys.executable, "-m", "kerasrnn.pipelines", "tree-arith", "--quick", "--models", "tree-lstm,lstm", "--output", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=400, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from pipelines.__main__ import main
+from kerasrnn.pipelines.__main__ import main
 from tests.helpers import load_saved_model_without_kerasrnn
 
 
