@@ -9,7 +9,7 @@ epoch, then the metadata replaces the previous one, and only then is the
 previous weights file removed, so a kill at any moment leaves a consistent
 backup.
 
-A backup that cannot be read raises `BackupError` (a `ValueError`) naming
+A backup that cannot be read raises `BackupError` (an `InputError`, so a `ValueError`) naming
 the directory, what is wrong and how to start over.
 """
 
@@ -20,6 +20,8 @@ import shutil
 
 import numpy as np
 
+from kerasrnn.validation import InputError
+
 BACKUP = "backup"
 METADATA = "training_metadata.json"
 LEGACY_WEIGHTS = "latest.weights.h5"
@@ -27,10 +29,11 @@ LEGACY_WEIGHTS = "latest.weights.h5"
 START_OVER = "delete it, or pass fresh=True (`--fresh` on the command line) to start over"
 
 
-class BackupError(ValueError):
+class BackupError(InputError):
     """A training backup that cannot be used: truncated or garbage files,
     missing pieces, or the weights of another model. The message names the
-    backup directory, what is wrong, and how to start over."""
+    backup directory, what is wrong, and how to start over. An `InputError`
+    (so a `ValueError`): the `kerasrnn` command reports it in one line."""
 
     def __init__(self, directory, problem):
         self.directory = directory
