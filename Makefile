@@ -33,7 +33,7 @@ test-install: $(STAMP)
 	$(PY) tests/install/check_wheel.py --envs oldest,tested --layer-tests oldest
 
 docs: $(STAMP)
-	$(PY) docs/build.py
+	$(PY) docs/build.py --output docs/_build
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json

@@ -19,7 +19,7 @@ cell so that the recurrent layers hold the same number of parameters (within
 * SimpleRNN: h * (e + h + 1)
 
 The formulas pick the sizes; the counts printed and stored are those of the
-built models (`pipelines.char_lm.build_model`).
+built models (`kerasrnn.models.char_language_model`).
 
     python benchmarks/char_lm_cells.py                 # ~45 min on 2 CPU cores
     python benchmarks/char_lm_cells.py --quick         # smoke test (first 6,000 characters)
@@ -73,9 +73,9 @@ def built_counts(cell, units, embedding_dim, vocabulary_size):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
 
-    from kerasrnn.pipelines.char_lm import build_model
+    from kerasrnn.models import char_language_model
 
-    model = build_model(vocabulary_size, cell, units, embedding_dim)
+    model = char_language_model(vocabulary_size, cell, units, embedding_dim)
     counts = model.get_layer("recurrent").count_params(), model.count_params()
     keras.backend.clear_session()
     return counts
@@ -84,10 +84,11 @@ def built_counts(cell, units, embedding_dim, vocabulary_size):
 def kjv_vocabulary_size(quick):
     from kerasrnn.data.text import build_vocabulary
     from kerasrnn.data.text import split_sizes
-    from kerasrnn.pipelines.char_lm import QUICK
+    from kerasrnn.pipelines.char_lm import Config
     from kerasrnn.pipelines.char_lm import load_corpus
+    from kerasrnn.pipelines.config import resolve
 
-    text, _ = load_corpus(None, QUICK["max_chars"] if quick else None, "kjv")
+    text, _ = load_corpus(None, resolve(Config, {"quick": quick}).max_chars, "kjv")
     train_chars, _ = split_sizes(len(text), 0.1)
     return len(build_vocabulary(text[:train_chars]))
 
@@ -105,10 +106,10 @@ def finite(values):
 def command_for(cell, units, clipnorm, args, output):
     command = [
         sys.executable, "-m", "kerasrnn.pipelines", "char-lm", "--corpus", "kjv", "--cell", cell, "--units", str(units),
-        "--embedding-dim", str(args.embedding_dim), "--seq-length", str(args.seq_length),
+        "--embedding-dim", str(args.embedding_dim), "--sequence-length", str(args.seq_length),
         "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
         "--epochs", str(args.epochs), "--patience", str(args.patience), "--seed", str(args.seed),
-        "--clipnorm", str(clipnorm), "--output", output,
+        "--clip-norm", str(clipnorm), "--output", output,
     ]
     return command + (["--quick"] if args.quick else [])
 
@@ -152,10 +153,10 @@ def run_one(name, cell, units, clipnorm, args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     start = time.perf_counter()
     with open(os.path.join(output, "log.txt"), "w", encoding="utf-8") as log:
-        # The snapshot's `kerasrnn` and `pipelines` come first on sys.path
-        # (`python -m` puts the working directory first).
-        check = subprocess.run([sys.executable, "-c", "import kerasrnn, pipelines; print(kerasrnn.__file__, "
-                                "pipelines.__file__)"], cwd=args.code_dir, capture_output=True, text=True, env=env)
+        # The snapshot's `kerasrnn` comes first on sys.path (`python -m` puts
+        # the working directory first).
+        check = subprocess.run([sys.executable, "-c", "import kerasrnn; print(kerasrnn.__file__)"],
+                               cwd=args.code_dir, capture_output=True, text=True, env=env)
         log.write(f"code: {args.code_commit} in {args.code_dir}; imports {check.stdout.strip()}\n")
         log.flush()
         if not check.stdout.startswith(os.path.join(args.code_dir, "")):

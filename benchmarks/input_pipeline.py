@@ -118,13 +118,18 @@ def char_lm_cases(args, corpus, quick):
     import keras
 
     from kerasrnn.data.text import build_vocabulary
+    from kerasrnn.data.text import language_model_batches
+    from kerasrnn.data.text import tbptt_language_model_datasets
+    from kerasrnn.models import char_language_model
     from kerasrnn.pipelines import char_lm
+    from kerasrnn.pipelines.config import resolve
 
-    settings = dict(char_lm.QUICK if quick else char_lm.DEFAULTS)
-    max_chars = settings["max_chars"] if quick else (args.kjv_chars if corpus == "kjv" else None)
+    config = resolve(char_lm.Config, {"quick": quick})
+    settings = {"units": config.units, "embedding_dim": config.embedding_dim}
+    max_chars = config.max_chars if quick else (args.kjv_chars if corpus == "kjv" else None)
     text, source = char_lm.load_corpus(None, max_chars, corpus)
     fraction, seed = 0.1, 0
-    seq_length, batch_size = settings["seq_length"], settings["batch_size"]
+    seq_length, batch_size = config.sequence_length, config.batch_size
     train_chars, _ = char_lm.check_text_length(len(text), seq_length, fraction)
     vocabulary = build_vocabulary(text[:train_chars])
     shape = (len(vocabulary), "lstm", settings["units"], settings["embedding_dim"])
@@ -133,27 +138,28 @@ def char_lm_cases(args, corpus, quick):
                "batch_size": batch_size}
     rows = []
 
-    # Default: shuffled windows (make_datasets), stateless model.
+    # Default: shuffled windows (language_model_batches), stateless model.
     keras.utils.set_random_seed(seed)
-    train, _ = char_lm.make_datasets(text, vocabulary, seq_length, fraction, batch_size, seed)
+    epoch_batches, _, _ = language_model_batches(text, vocabulary, seq_length, fraction, batch_size, seed)
+    train = epoch_batches(0, 1)
     first, later, per_epoch = time_epochs(train, args.epochs)
-    model = char_lm.compile_model(char_lm.build_model(*shape), 6e-3, 1.0)
+    model = char_lm.compile_model(char_language_model(*shape), 6e-3, 1.0)
     batch = next(iter(train))
     steps = time_steps(model, batch, args.warmup_steps, args.steps)
     rows.append(summarise(f"char-lm {corpus} windows", later, first, steps,
-                          dict(details, pipeline="char-lm", dataset="char_lm.make_datasets (shuffled windows)",
+                          dict(details, pipeline="char-lm", dataset="kerasrnn.data.text.language_model_batches (shuffled windows)",
                                batches_per_epoch=per_epoch)))
 
-    # --tbptt: consecutive stateful batches (make_tbptt_datasets), stateful model.
+    # --tbptt: consecutive stateful batches, stateful model.
     keras.backend.clear_session()
-    train, _ = char_lm.make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size)
+    train, _ = tbptt_language_model_datasets(text, vocabulary, train_chars, seq_length, batch_size)
     first, later, per_epoch = time_epochs(train, args.epochs)
-    model = char_lm.compile_model(char_lm.build_model(*shape, stateful_batch_size=batch_size), 6e-3, 1.0)
+    model = char_lm.compile_model(char_language_model(*shape, stateful_batch_size=batch_size), 6e-3, 1.0)
     batch = next(iter(train))
     steps = time_steps(model, batch, args.warmup_steps, args.steps)
     rows.append(summarise(f"char-lm {corpus} --tbptt", later, first, steps,
                           dict(details, pipeline="char-lm --tbptt",
-                               dataset="char_lm.make_tbptt_datasets (kerasrnn.data.tbptt)",
+                               dataset="kerasrnn.data.text.tbptt_language_model_datasets",
                                batches_per_epoch=per_epoch)))
     keras.backend.clear_session()
     return rows

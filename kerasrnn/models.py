@@ -134,3 +134,34 @@ def free_running_scores(model, vectors, sequences):
     dummy = np.zeros_like(sequences)  # ignored outside training
     predicted = model.predict({"vector": vectors, "targets": dummy}, verbose=0).argmax(-1)
     return float((predicted == sequences).mean()), float((predicted == sequences).all(axis=1).mean())
+
+
+def char_language_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, stateful_batch_size=None,
+                        name=None):
+    """A character language model: `Embedding` → recurrent layer → `Dense`
+    logits over the vocabulary at every step.
+
+    The recurrent layer (`cell`: any name of `kerasrnn.layers.RECURRENT_LAYERS`,
+    e.g. "lstm", "gru", "simple_rnn") is named `"recurrent"` and returns its
+    states too (unused in training), so that `kerasrnn.export.CharGenerator`
+    can carry them from step to step when generating; the other layers are
+    `"embedding"` and `"logits"`. With `stateful_batch_size` the layer is
+    `stateful=True` over that fixed batch size (truncated BPTT).
+
+    Example:
+
+    >>> model = char_language_model(60, "gru", units=32, embedding_dim=8)
+    >>> model.output_shape
+    (None, None, 60)
+    """
+    from kerasrnn.layers import get_recurrent_layer
+
+    ids = keras.Input((None,), batch_size=stateful_batch_size, dtype="int32", name="ids")
+    embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
+    recurrent = get_recurrent_layer(cell)(
+        units, return_sequences=True, return_state=True, stateful=stateful_batch_size is not None,
+        name="recurrent",
+    )
+    logits = keras.layers.Dense(vocabulary_size, name="logits")
+    sequence, *_ = recurrent(embedding(ids))
+    return keras.Model(ids, logits(sequence), name=name or f"char_{cell}")

@@ -1,35 +1,22 @@
 """char-lm: a character-level language model that generates text.
 
-Embedding -> kerasrnn `LSTM` or `GRU` -> Dense logits, trained on windows of
-a text (by default gensim's bundled Lee news corpus, no network needed) to
-predict each next character. The last `--validation-fraction` of the text is
-held out; the run reports validation bits per character and exports a
-SavedModel whose `generate(prompt, length, temperature, seed)` returns the
-prompt followed by generated text, loadable with TensorFlow alone.
+Embedding → LSTM, GRU or SimpleRNN → Dense logits, trained to predict each
+next character of a text: gensim's bundled Lee news corpus by default (no
+network), the King James Version with `--corpus kjv`, or your `--text`. The
+end of the text is held out; the run reports validation bits per character
+against the unigram baseline, keeps the best epoch's weights (early stopping
+after `--patience` epochs), and exports a SavedModel whose
+`generate(prompt, length, temperature, seed)` needs TensorFlow alone.
 
-Training stops early after `--patience` epochs without a better validation
-loss, and the best epoch's weights are kept, evaluated and exported.
+`--tbptt` trains with truncated backpropagation through time: the text is
+read as `--batch-size` parallel streams by a stateful layer, states carried
+from batch to batch. Kill a run and rerun the same command to resume from
+the last finished epoch; it ends as an uninterrupted run would.
 
-Training is crash-safe (`kerasrnn.training`): kill it and rerun the same
-command to resume from the last finished epoch; it ends as an uninterrupted
-run would. Each epoch visits the training windows in an order that depends
-only on `(--seed, epoch)`, and the early-stopping state (best validation
-loss, epochs without improvement, the best epoch's weights, kept in the
-backup) is restored on resume, so a resumed run stops at the same epoch and
-keeps the same weights. `--fresh` discards a backup; `--logdir`,
-`--progress` as in every training pipeline.
-`--quick` trains a tiny model for one epoch on the first 6,000 characters
-(of the default corpus or of `--text`); explicit options override it.
+Outputs: config.json, metrics.json, history.csv, learning_curves.png,
+model.keras and export/ (the generator).
 
-`--tbptt` trains with truncated backpropagation through time instead: the
-text is cut into `--batch-size` parallel streams read in consecutive windows
-(`kerasrnn.data.tbptt`), the recurrent layer is `stateful=True` so each batch
-starts from the state the previous one ended in, gradients stop at window
-boundaries, and states are reset at every epoch. The exported generator is a
-stateless twin of the trained model (same weights).
-
-Run directory: config.json, metrics.json, history.csv, learning_curves.png,
-model.keras (the Keras model, needs kerasrnn) and export/ (the generator).
+Example: kerasrnn char-lm --quick --cell gru
 """
 
 import dataclasses
@@ -41,6 +28,7 @@ from kerasrnn import training
 from kerasrnn.pipelines.config import TrainingConfig
 from kerasrnn.pipelines.config import existing_file
 from kerasrnn.pipelines.config import option
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_fraction
 from kerasrnn.validation import check_non_negative_int
 from kerasrnn.validation import check_non_negative_number
@@ -105,60 +93,30 @@ def load_corpus(path=None, max_chars=None, corpus="lee"):
     return (text if max_chars is None else text[:max_chars]), source
 
 
-def build_model(vocabulary_size, cell="lstm", units=256, embedding_dim=64, stateful_batch_size=None):
-    """Embedding -> kerasrnn LSTM/GRU -> Dense logits over the vocabulary.
-
-    The recurrent layer is named `"recurrent"` and returns its states too
-    (unused in training), so that `kerasrnn.export.CharGenerator` can carry
-    them from step to step when generating. With `stateful_batch_size` the
-    layer is `stateful=True` over that fixed batch size (truncated BPTT).
-    """
-    import keras
-
-    from kerasrnn.layers import GRU
-    from kerasrnn.layers import LSTM
-    from kerasrnn.layers import SimpleRNN
-
-    recurrent_class = {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN}[cell]
-    ids = keras.Input((None,), batch_size=stateful_batch_size, dtype="int32", name="ids")
-    embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, name="embedding")
-    recurrent = recurrent_class(
-        units, return_sequences=True, return_state=True, stateful=stateful_batch_size is not None,
-        name="recurrent",
-    )
-    logits = keras.layers.Dense(vocabulary_size, name="logits")
-    sequence, *_ = recurrent(embedding(ids))
-    return keras.Model(ids, logits(sequence), name=f"char_{cell}")
-
-
-def check_text_length(length, seq_length, validation_fraction):
-    """`(train, validation)` character counts; a clear error unless each part
-    holds at least one window of `seq_length + 1` characters."""
+def check_text_length(length, sequence_length, validation_fraction):
+    """`(train, validation)` character counts; an `InputError` unless each
+    part holds at least one window of `sequence_length + 1` characters."""
     from kerasrnn.data.text import split_sizes
 
     train_chars, validation_chars = split_sizes(length, validation_fraction)
-    if min(train_chars, validation_chars) < seq_length + 1:
-        raise ValueError(
-            f"The text is too short for `--seq-length` {seq_length}: it has {length} characters, "
-            f"{train_chars} for training and {validation_chars} for validation "
-            f"(`--validation-fraction` {validation_fraction}), and each part needs at least one window "
-            f"of seq_length + 1 = {seq_length + 1} characters. Use a longer text or a smaller --seq-length."
+    if min(train_chars, validation_chars) < sequence_length + 1:
+        raise InputError(
+            f"The text is too short for `--sequence-length` {sequence_length}: it has {length} characters, "
+            f"{train_chars} for training and {validation_chars} for validation (`--validation-fraction` "
+            f"{validation_fraction}), and each part needs a window of {sequence_length + 1} characters. "
+            "Use a longer text or a smaller --sequence-length."
         )
     return train_chars, validation_chars
 
 
-def compile_model(model, learning_rate, clipnorm=1.0, jit_compile="auto"):
-    """Adam with global gradient clipping; sparse cross-entropy on logits.
-
-    A constant rate: within the default budget the model is still improving
-    at the last epoch, and decaying the rate (cosine to a tenth) measured
-    worse (batch 64, rate 3e-3: 2.27 validation bits/char after 25 epochs of
-    cosine decay to a tenth, 2.17 after 20 at a constant rate).
-    """
+def compile_model(model, learning_rate, clip_norm=1.0, jit_compile="auto"):
+    """Adam at a constant rate with global gradient clipping; sparse
+    cross-entropy on logits. (Within the default budget the model still
+    improves at its last epoch, and decaying the rate measured worse.)"""
     import keras
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm or None),
+        optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clip_norm or None),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["sparse_categorical_accuracy"],
         jit_compile=jit_compile,
@@ -166,86 +124,13 @@ def compile_model(model, learning_rate, clipnorm=1.0, jit_compile="auto"):
     return model
 
 
-def make_datasets(text, vocabulary, seq_length, validation_fraction, batch_size, seed):
-    """`(train, validation)` tf.data pipelines of `(ids, next ids)` batches
-    (`train`: the first epoch's, see `make_epoch_batches`)."""
-    epoch_batches, _, validation = make_epoch_batches(
-        text, vocabulary, seq_length, validation_fraction, batch_size, seed
-    )
-    return epoch_batches(0, 1), validation
-
-
-def make_epoch_batches(text, vocabulary, seq_length, validation_fraction, batch_size, seed):
-    """`(epoch_batches, steps_per_epoch, validation)` for `training.fit`.
-
-    The text is cut into windows by a tf.data pipeline; the training windows
-    are then held in memory and each epoch visits them in an order that is a
-    function of `(seed, epoch)` (`training.array_epoch_batches`), so a
-    resumed run sees the batches an uninterrupted one would.
-    """
-    import tensorflow as tf
-
-    from kerasrnn.data.text import count_windows
-    from kerasrnn.data.text import encode_chars
-    from kerasrnn.data.text import lookup_table
-    from kerasrnn.data.text import next_char_targets
-    from kerasrnn.data.text import split_sizes
-    from kerasrnn.data.text import split_tail
-    from kerasrnn.data.text import windows
-
-    table = lookup_table(vocabulary)
-    train_part, validation_part = split_tail(validation_fraction)
-    encoded = tf.data.Dataset.from_tensors(text).apply(encode_chars(table)).cache()
-
-    sizes = split_sizes(len(text), validation_fraction)
-
-    def examples(part, size):
-        # flat_map hides the number of windows from Keras; state it.
-        count = count_windows(size, seq_length + 1, seq_length)
-        return (
-            encoded.apply(part)
-            .apply(windows(seq_length + 1, shift=seq_length))
-            .apply(tf.data.experimental.assert_cardinality(count))
-            .apply(next_char_targets())
-            .map(lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32)))
-            .cache()
-        )
-
-    windows_count = count_windows(sizes[0], seq_length + 1, seq_length)
-    inputs, targets = next(iter(examples(train_part, sizes[0]).batch(windows_count)))  # all windows at once
-    epoch_batches, steps = training.array_epoch_batches((inputs.numpy(), targets.numpy()), batch_size, seed)
-    validation = examples(validation_part, sizes[1]).batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    return epoch_batches, steps, validation
-
-
-def make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size):
-    """`(train, validation)` as consecutive stateful batches (`tbptt_dataset`)."""
-    import numpy as np
-
-    from kerasrnn.data.tbptt import tbptt_dataset
-
-    index = {char: i for i, char in enumerate(vocabulary)}
-    ids = np.array([index.get(char, 0) for char in text], dtype="int32")  # 0: OOV id
-    return (
-        tbptt_dataset(ids[:train_chars], batch_size, seq_length),
-        tbptt_dataset(ids[train_chars:], batch_size, seq_length),
-    )
-
-
-def unigram_bits_per_char(train_text, validation_text):
-    """Cross-entropy (bits) of the validation text under the training text's
-    add-one-smoothed character frequencies: the baseline to beat."""
-    from collections import Counter
-
-    counts = Counter(train_text)
-    total = len(train_text) + len(set(validation_text) | set(counts))
-    bits = sum(-math.log2((counts[c] + 1) / total) for c in validation_text)
-    return bits / len(validation_text)
-
-
 def run(config):
     from kerasrnn.data.text import build_vocabulary
     from kerasrnn.data.text import count_windows
+    from kerasrnn.data.text import language_model_batches
+    from kerasrnn.data.text import tbptt_language_model_datasets
+    from kerasrnn.data.text import unigram_bits_per_char
+    from kerasrnn.models import char_language_model
 
     text, source = load_corpus(config.text, config.max_chars, config.corpus)
     seq_length, fraction = config.sequence_length, config.validation_fraction
@@ -265,8 +150,8 @@ def run(config):
         from kerasrnn.callbacks import ResetStatesCallback
 
         batch_size = config.batch_size
-        train, validation = make_tbptt_datasets(text, vocabulary, train_chars, seq_length, batch_size)
-        model = build_model(*shape, stateful_batch_size=batch_size)
+        train, validation = tbptt_language_model_datasets(text, vocabulary, train_chars, seq_length, batch_size)
+        model = char_language_model(*shape, stateful_batch_size=batch_size)
         steps = int(train.cardinality())
         train_windows = steps * batch_size
 
@@ -275,10 +160,10 @@ def run(config):
 
         callbacks.append(ResetStatesCallback())
     else:
-        epoch_batches, steps, validation = make_epoch_batches(
+        epoch_batches, steps, validation = language_model_batches(
             text, vocabulary, seq_length, fraction, config.batch_size, config.seed
         )
-        model = build_model(*shape)
+        model = char_language_model(*shape)
         train_windows = count_windows(train_chars, seq_length + 1, seq_length)
     compile_model(model, config.learning_rate, config.clip_norm, config.jit)
     from kerasrnn.callbacks import GradientNormHistory
@@ -316,7 +201,7 @@ def run(config):
     if config.tbptt:
         # Generation runs one prompt at a time: a stateless twin, same weights.
         trained = model
-        model = build_model(*shape)
+        model = char_language_model(*shape)
         model.set_weights(trained.get_weights())
     model.save(os.path.join(output, "model.keras"))
 

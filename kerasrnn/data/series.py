@@ -201,6 +201,9 @@ def mase_scale(train, period):
 
 
 def targets_at(values, origins, horizon):
+    """The `horizon` values after each forecast origin: row `i` is
+    `values[origins[i] + 1 : origins[i] + horizon + 1]`, shape
+    `(len(origins), horizon)`."""
     values = np.asarray(values, dtype="float64")
     return values[np.asarray(origins)[:, None] + np.arange(1, horizon + 1)[None, :]]
 

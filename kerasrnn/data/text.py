@@ -25,6 +25,7 @@ reserved ids (`OOV_ID` = 3 among them) are defined in `kerasrnn.data.ids`.
 
 import tensorflow as tf
 
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_fraction
 from kerasrnn.validation import check_positive_int
 
@@ -48,7 +49,8 @@ def read_text(path, argument="text"):
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        ValueError: `path` is a directory, unreadable, empty, or not UTF-8.
+        kerasrnn.validation.InputError: `path` is a directory, unreadable,
+            empty, or not UTF-8 (a `ValueError`).
     """
     try:
         with open(path, "rb") as f:
@@ -56,17 +58,17 @@ def read_text(path, argument="text"):
     except FileNotFoundError:
         raise FileNotFoundError(f"`{argument}`: no such file: {path!r}") from None
     except OSError as error:
-        raise ValueError(f"`{argument}`: cannot read {path!r}: {error.strerror or error}") from None
+        raise InputError(f"`{argument}`: cannot read {path!r}: {error.strerror or error}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(
+        raise InputError(
             f"`{argument}`: {path!r} is not UTF-8 text: byte 0x{data[error.start]:02x} at "
             f"offset {error.start} is invalid in UTF-8 ({error.reason}). Convert the file "
             "to UTF-8 first, e.g. `iconv -f cp1252 -t utf-8 IN > OUT`."
         ) from None
     if not text:
-        raise ValueError(f"`{argument}`: {path!r} is empty.")
+        raise InputError(f"`{argument}`: {path!r} is empty.")
     return text
 
 
@@ -193,3 +195,71 @@ def next_char_targets():
     return apply
 
 
+
+
+def language_model_batches(text, vocabulary, sequence_length, validation_fraction, batch_size, seed):
+    """`(epoch_batches, steps_per_epoch, validation)` of a character language
+    model, for `kerasrnn.training.fit`.
+
+    The text (its last `validation_fraction` held out) is cut into windows of
+    `sequence_length + 1` characters overlapping by one, giving `(ids, next
+    ids)` pairs of int32. The training windows are held in memory and each
+    epoch visits them in an order that is a function of `(seed, epoch)` only
+    (`kerasrnn.training.array_epoch_batches`), so a resumed run sees the
+    batches an uninterrupted one would; `validation` is a batched dataset in
+    text order.
+    """
+    from kerasrnn.training import array_epoch_batches
+
+    table = lookup_table(vocabulary)
+    train_part, validation_part = split_tail(validation_fraction)
+    encoded = tf.data.Dataset.from_tensors(text).apply(encode_chars(table)).cache()
+    sizes = split_sizes(len(text), validation_fraction)
+
+    def examples(part, size):
+        # flat_map hides the number of windows from Keras; state it.
+        count = count_windows(size, sequence_length + 1, sequence_length)
+        return (
+            encoded.apply(part)
+            .apply(windows(sequence_length + 1, shift=sequence_length))
+            .apply(tf.data.experimental.assert_cardinality(count))
+            .apply(next_char_targets())
+            .map(lambda x, y: (tf.cast(x, tf.int32), tf.cast(y, tf.int32)))
+            .cache()
+        )
+
+    count = count_windows(sizes[0], sequence_length + 1, sequence_length)
+    inputs, targets = next(iter(examples(train_part, sizes[0]).batch(count)))  # all windows at once
+    epoch_batches, steps = array_epoch_batches((inputs.numpy(), targets.numpy()), batch_size, seed)
+    validation = examples(validation_part, sizes[1]).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return epoch_batches, steps, validation
+
+
+def tbptt_language_model_datasets(text, vocabulary, train_chars, sequence_length, batch_size):
+    """`(train, validation)` of a character language model as consecutive
+    stateful batches (`kerasrnn.data.tbptt.tbptt_dataset`): the first
+    `train_chars` characters and the rest, each cut into `batch_size`
+    streams read `sequence_length` characters at a time."""
+    import numpy as np
+
+    from kerasrnn.data.tbptt import tbptt_dataset
+
+    index = {char: i for i, char in enumerate(vocabulary)}
+    ids = np.array([index.get(char, UNKNOWN_CHAR_ID) for char in text], dtype="int32")
+    return (
+        tbptt_dataset(ids[:train_chars], batch_size, sequence_length),
+        tbptt_dataset(ids[train_chars:], batch_size, sequence_length),
+    )
+
+
+def unigram_bits_per_char(train_text, validation_text):
+    """Cross-entropy in bits per character of `validation_text` under the
+    add-one-smoothed character frequencies of `train_text`: the baseline a
+    character language model has to beat."""
+    import collections
+    import math
+
+    counts = collections.Counter(train_text)
+    total = len(train_text) + len(set(validation_text) | set(counts))
+    bits = sum(-math.log2((counts[c] + 1) / total) for c in validation_text)
+    return bits / len(validation_text)

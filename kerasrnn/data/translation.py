@@ -115,6 +115,9 @@ def lookup_table(tokens):
 
 
 def encode(table, strings, level, max_length=None, add_start=False, add_end=False):
+    """Strings → ragged int32 ids through `table` (`lookup_table`): split
+    into words or characters by `level`, cut to `max_length` tokens, then
+    `START_ID`/`END_ID` added when asked; unknown tokens become `OOV_ID`."""
     tokens = tokenize(strings, level)
     if max_length is not None:
         tokens = tokens[:, :max_length]

@@ -57,6 +57,8 @@ def evaluate(expression, modulus=10):
 
 
 def expression_depth(expression):
+    """Depth of an expression tree `(op, left, right)`: 0 for a number,
+    1 + the deeper child's depth otherwise."""
     if not isinstance(expression, tuple):
         return 0
     return 1 + max(expression_depth(expression[1]), expression_depth(expression[2]))

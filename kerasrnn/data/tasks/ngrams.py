@@ -37,6 +37,9 @@ def ngram_example(rng, length=200, n=6):
 
 
 def ngram_batch(rng, batch_size, length=200, n=6):
+    """`batch_size` examples of `ngram_example` (each drawn from its own
+    random N-gram table), padded to one length: `(inputs, targets, mask)`
+    arrays of shape `(batch, steps, 1)`, `(batch, steps, 1)`, `(batch, steps)`."""
     check_rng(rng)
     check_positive("batch_size", batch_size)
     return pad_batch([ngram_example(rng, length, n) for _ in range(batch_size)])

@@ -41,6 +41,9 @@ def priority_sort_example(rng, num_inputs=20, num_outputs=16, bits=8):
 
 
 def priority_sort_batch(rng, batch_size, num_inputs=20, num_outputs=16, bits=8):
+    """`batch_size` examples of `priority_sort_example`, padded to one
+    length: `(inputs, targets, mask)` of shape `(batch, steps, bits + 2)`,
+    `(batch, steps, bits)`, `(batch, steps)`."""
     check_rng(rng)
     check_positive("batch_size", batch_size)
     return pad_batch([priority_sort_example(rng, num_inputs, num_outputs, bits) for _ in range(batch_size)])
