@@ -1,6 +1,7 @@
 """Model builders for the tasks the library ships: the Neural Turing
 Machine and its stacked-LSTM baseline (bit-vector tasks), and a one-to-many
-vector-to-sequence generator with output feedback.
+vector-to-sequence generator with output feedback, and recursive (tree)
+vs sequential classifiers of expression trees.
 
 Each returns an uncompiled functional `keras.Model`; the caller compiles it
 (e.g. with `kerasrnn.losses.BitsPerSequence`).
@@ -165,3 +166,42 @@ def char_language_model(vocabulary_size, cell="lstm", units=256, embedding_dim=6
     logits = keras.layers.Dense(vocabulary_size, name="logits")
     sequence, *_ = recurrent(embedding(ids))
     return keras.Model(ids, logits(sequence), name=name or f"char_{cell}")
+
+
+TREE_MODELS = ("tree-rnn", "tree-lstm", "lstm")
+
+
+def tree_value_model(kind, units, vocabulary_size, classes, name=None):
+    """A classifier of token trees: `{"tokens", "left", "right"}` -> `(batch,
+    classes)` logits.
+
+    The tokens are embedded (`units` wide), then `kind` reads them:
+    `"tree-rnn"` / `"tree-lstm"` compose them bottom-up along the tree
+    (`kerasrnn.layers.TreeRNN` / `TreeLSTM`, children given by `left` and
+    `right` as in `kerasrnn.data.trees`) and classify the root; `"lstm"`
+    reads them as a sequence (`kerasrnn.layers.LSTM`, token 0 masked, so the
+    tree inputs are ignored) and classifies the last state.
+
+    Args:
+        kind: One of `TREE_MODELS`.
+        units: Embedding size and state size.
+        vocabulary_size: Token ids are below it (0 is padding).
+        classes: Output classes.
+        name: Model name (default: `kind` with underscores).
+    """
+    from kerasrnn.layers.tree_rnn import TreeLSTM
+    from kerasrnn.layers.tree_rnn import TreeRNN
+
+    if kind not in TREE_MODELS:
+        raise ValueError(f"`kind` must be one of {TREE_MODELS}. Received: kind={kind!r}")
+    name = name or kind.replace("-", "_")
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    left = keras.Input((None,), dtype="int32", name="left")
+    right = keras.Input((None,), dtype="int32", name="right")
+    x = keras.layers.Embedding(vocabulary_size, units, mask_zero=(kind == "lstm"), name="embedding")(tokens)
+    if kind == "lstm":
+        h = LSTM(units, name="lstm")(x)
+    else:
+        h = (TreeRNN if kind == "tree-rnn" else TreeLSTM)(units, name=name)([x, left, right])
+    logits = keras.layers.Dense(classes, name="value")(h)
+    return keras.Model({"tokens": tokens, "left": left, "right": right}, logits, name=name)
