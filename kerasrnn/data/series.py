@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from kerasrnn.validation import InputError
+
 #: Built-in datasets (all ship inside statsmodels): name -> seasonal period
 #: in whole steps (seasonal naive, MASE), its exact length in steps
 #: (`season`, for Fourier terms: a year is 365.25 / 7 weeks), default window
@@ -37,7 +39,7 @@ def interpolate_missing(values):
     values = np.asarray(values, dtype="float64")
     missing = np.flatnonzero(np.isnan(values))
     if len(missing) == len(values):
-        raise ValueError("The series holds no value (all NaN)")
+        raise InputError("The series holds no value (all NaN)")
     if len(missing):
         known = np.flatnonzero(~np.isnan(values))
         values = values.copy()
@@ -53,7 +55,7 @@ def load_dataset(name):
     missing values filled by linear interpolation: co2 has 59 weeks missing).
     """
     if name not in DATASETS:
-        raise ValueError(f"`--dataset` must be one of {sorted(DATASETS)}. Received: dataset={name!r}")
+        raise InputError(f"`--dataset` must be one of {sorted(DATASETS)}. Received: dataset={name!r}")
     info = dict(DATASETS[name])
     if name == "co2":
         from statsmodels.datasets import co2
@@ -80,18 +82,24 @@ def load_dataset(name):
 def read_csv_series(path, column):
     """Reads one numeric column of a CSV file (with a header row).
 
-    Raises `FileNotFoundError` for a missing file and `ValueError` naming the
-    column and the line numbers in the file (the header is line 1) of values
-    that are empty, NaN or not numbers (no silent filling for user data).
+    Raises `kerasrnn.validation.InputError` (a `ValueError`) for a missing or
+    empty file, an unknown column, and values that are empty, NaN or not
+    numbers, naming the line numbers in the file (the header is line 1): no
+    silent filling for user data.
     Entirely empty lines are skipped.
     """
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        raise InputError(f"`--csv` file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"`--csv` file {path!r} cannot be read as UTF-8 CSV ({error})") from None
     if not rows:
-        raise ValueError(f"`--csv` file {path!r} is empty")
+        raise InputError(f"`--csv` file {path!r} is empty")
     header = [h.strip() for h in rows[0]]
     if column not in header:
-        raise ValueError(f"`--column` {column!r} is not a column of {path!r}. Columns: {header}")
+        raise InputError(f"`--column` {column!r} is not a column of {path!r}. Columns: {header}")
     index = header.index(column)
     values, bad, missing = [], [], []
     for row_number, row in enumerate(rows[1:], start=2):
@@ -113,10 +121,10 @@ def read_csv_series(path, column):
         values.append(value)
     if bad:
         shown = ", ".join(f"line {r}: {c!r}" for r, c in bad[:10])
-        raise ValueError(f"Column {column!r} of {path!r} has {len(bad)} non-numeric value(s) ({shown})")
+        raise InputError(f"Column {column!r} of {path!r} has {len(bad)} non-numeric value(s) ({shown})")
     if missing:
         shown = ", ".join(str(r) for r in missing[:20])
-        raise ValueError(
+        raise InputError(
             f"Column {column!r} of {path!r} has {len(missing)} missing/NaN value(s) at line(s) {shown}"
             f"{' ...' if len(missing) > 20 else ''}; fill or remove them first"
         )
@@ -167,14 +175,14 @@ def origins_between(first_target, last_target, window, horizon, stride=1):
 
 
 def check_length(n, window, horizon, test_fraction, validation_fraction, what="series"):
-    """Raises a clear `ValueError` when a series of `n` steps is too short
+    """Raises a clear `InputError` (a `ValueError`) when a series of `n` steps is too short
     for at least one training window, one validation and one test origin."""
     test_start = n - int(round(n * test_fraction))
     val_start = test_start - int(round(test_start * validation_fraction))
     needed = window + horizon
     if val_start - needed < 1 or test_start - val_start < horizon or n - test_start < horizon:
         minimum = int(math.ceil((needed + 2 * horizon) / max(1e-9, (1 - test_fraction) * (1 - validation_fraction))))
-        raise ValueError(
+        raise InputError(
             f"The {what} is too short: {n} values for window={window}, horizon={horizon}, "
             f"test_fraction={test_fraction}, validation_fraction={validation_fraction} "
             f"(needs about {minimum} or more; lower --window/--horizon)"
@@ -196,7 +204,7 @@ def mase_scale(train, period):
     (Hyndman & Koehler 2006), the denominator of MASE."""
     train = np.asarray(train, dtype="float64")
     if len(train) <= period:
-        raise ValueError(f"The training part ({len(train)} values) must be longer than the period ({period})")
+        raise InputError(f"The training part ({len(train)} values) must be longer than the period ({period})")
     return float(np.mean(np.abs(train[period:] - train[:-period])))
 
 

@@ -3,7 +3,8 @@
 * `tokenize` / `text_vectorization`: one tokenizer for gensim and Keras;
 * `Word2VecInitializer`, `word2vec_embedding`, `assign_vectors`;
 * `train_word2vec`, `EpochLogger`, `corpus_sentences`, `save_vectors`,
-  `load_vectors`, `export_projector` (gensim);
+  `load_vectors`, `read_vectors`, `export_projector` (gensim),
+  `write_loss_summaries` (TensorBoard);
 * `analogy_accuracy`, `word_similarity`, `nearest_neighbours` (gensim, scipy);
 * `kerasrnn.embeddings.plots`: `plot_projection`, `plot_curves` (matplotlib).
 
@@ -26,8 +27,10 @@ _LAZY = {
     "corpus_sentences": "kerasrnn.embeddings.word2vec",
     "export_projector": "kerasrnn.embeddings.word2vec",
     "load_vectors": "kerasrnn.embeddings.word2vec",
+    "read_vectors": "kerasrnn.embeddings.word2vec",
     "save_vectors": "kerasrnn.embeddings.word2vec",
     "train_word2vec": "kerasrnn.embeddings.word2vec",
+    "write_loss_summaries": "kerasrnn.embeddings.word2vec",
     "analogy_accuracy": "kerasrnn.embeddings.evaluation",
     "nearest_neighbours": "kerasrnn.embeddings.evaluation",
     "word_similarity": "kerasrnn.embeddings.evaluation",

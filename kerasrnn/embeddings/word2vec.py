@@ -303,3 +303,46 @@ def export_projector(keyed_vectors, directory, limit=None):
     with open(metadata_path, "w", encoding="utf-8") as f:
         f.writelines(f"{word}\n" for word in words)
     return vectors_path, metadata_path
+
+
+def read_vectors(path, argument="vectors"):
+    """`load_vectors` for user-given files: a missing, unreadable or
+    malformed vectors file raises `kerasrnn.validation.InputError` (a
+    `ValueError`) naming `argument` (e.g. `"--vectors"`), the path and what
+    is wrong, instead of gensim's own exception."""
+    from kerasrnn.validation import InputError
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError(f"`{argument}` must be an existing word-vectors file. Received: {argument}={path!r} "
+                         f"({'a directory' if os.path.isdir(path) else 'no such file'})")
+    try:
+        vectors = load_vectors(path)
+    except Exception as error:  # gensim raises ValueError, UnicodeDecodeError, EOFError, pickle errors...
+        formats = "word2vec text (.txt/.vec), word2vec binary (.bin) or gensim KeyedVectors (.kv)"
+        raise InputError(f"`{argument}` {path!r} cannot be read as {formats} vectors "
+                         f"({type(error).__name__}: {str(error)[:200]})") from None
+    if len(vectors) == 0:
+        raise InputError(f"`{argument}` {path!r} holds no vectors")
+    return vectors
+
+
+def write_loss_summaries(epochs, logdir, name="word2vec"):
+    """Writes each epoch record of an `EpochLogger` (`logger.epochs`) as
+    TensorBoard scalars under `logdir`: `{name}/loss`, `{name}/words_per_second`
+    and `{name}/seconds`, at step = the epoch number. Returns `logdir`.
+
+    Call it once training has ended (a resumed run's logger holds every
+    epoch, the earlier process's too), so the event file has each epoch
+    exactly once.
+    """
+    import tensorflow as tf
+
+    writer = tf.summary.create_file_writer(os.fspath(logdir))
+    with writer.as_default():
+        for record in epochs:
+            for key in ("loss", "words_per_second", "seconds"):
+                tf.summary.scalar(f"{name}/{key}", float(record[key]), step=int(record["epoch"]))
+    writer.flush()
+    writer.close()
+    return logdir
