@@ -11,7 +11,15 @@ from keras import ops
 from kerasrnn.losses import bits_per_sequence
 from kerasrnn.losses import split_targets
 
-__all__ = ["BitErrorsPerSequence", "BitsPerSequence", "bit_errors_per_sequence", "bits_per_sequence"]
+__all__ = [
+    "BitErrorsPerSequence",
+    "BitsPerSequence",
+    "bit_errors_per_sequence",
+    "bits_per_sequence",
+    "generalisation_report",
+    "score_summary",
+    "sequence_scores",
+]
 
 
 def bit_errors_per_sequence(y_true, y_pred):
@@ -81,3 +89,53 @@ class BitErrorsPerSequence(keras.metrics.MeanMetricWrapper):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype}
+
+
+def sequence_scores(model, batch, chunk=64):
+    """Per-sequence scores of `model` (logits out) on a task batch dict
+    (`kerasrnn.data.tasks`), predicted `chunk` sequences at a time.
+
+    Returns:
+        `(bits, errors, probabilities)` as NumPy arrays: `(batch,)` bits per
+        sequence, `(batch,)` bit errors per sequence and the `(batch, steps,
+        bits)` predicted probabilities.
+    """
+    import numpy as np
+
+    from kerasrnn.data.tasks.batches import pack
+
+    x, y = pack(batch)
+    logits = np.concatenate([np.asarray(model.predict_on_batch(x[i : i + chunk])) for i in range(0, len(x), chunk)])
+    bits = np.asarray(bits_per_sequence(y, logits))
+    errors = np.asarray(bit_errors_per_sequence(y, logits))
+    return bits, errors, 1.0 / (1.0 + np.exp(-logits))
+
+
+def score_summary(bits, errors):
+    """`{"bits_per_sequence", "bit_errors_per_sequence_mean",
+    "bit_errors_per_sequence_median"}` of `sequence_scores`' arrays."""
+    import numpy as np
+
+    return {
+        "bits_per_sequence": float(np.mean(bits)),
+        "bit_errors_per_sequence_mean": float(np.mean(errors)),
+        "bit_errors_per_sequence_median": float(np.median(errors)),
+    }
+
+
+def generalisation_report(model, batch_fn, sets, size, seed):
+    """How `model` does beyond its training distribution (e.g. on longer
+    sequences): `{label: score_summary + {"sequences": size}}` for each
+    `label -> options` of `sets`, on `batch_fn(rng, size, **options)` with
+    `rng = numpy.random.default_rng(seed)` for each set.
+
+    Example: `generalisation_report(model, copy_batch, {"length 120":
+    {"min_length": 120, "max_length": 120}}, 64, seed=7)`.
+    """
+    import numpy as np
+
+    report = {}
+    for label, options in sets.items():
+        bits, errors, _ = sequence_scores(model, batch_fn(np.random.default_rng(seed), size, **options))
+        report[label] = {**score_summary(bits, errors), "sequences": int(len(errors))}
+    return report

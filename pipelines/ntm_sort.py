@@ -1,26 +1,46 @@
-"""`ntm-sort`: priority sort (Graves et al. 2014, section 4.5)."""
+"""ntm-sort: priority sort (Graves et al. 2014, section 4.5).
 
-from kerasrnn.data.tasks.priority_sort import priority_sort_batch
-from kerasrnn.pipelines.ntm_common import TaskSpec
-from kerasrnn.pipelines.ntm_common import add_ntm_arguments
-from kerasrnn.pipelines.ntm_common import run_task
+The network reads 20 random 8-bit vectors, each with a scalar priority, and
+must output the 16 of highest priority, in order; the sequences are
+generated, so no data is needed. `--model lstm` trains the stacked-LSTM
+baseline instead.
+
+Run directory: config.json, metrics.json, history.csv, learning_curves.png,
+heatmap_train.png, model.keras, export/.
+
+Example: kerasrnn ntm-sort --quick
+"""
+
+import dataclasses
+
+from kerasrnn.pipelines.ntm_common import NTMConfig
+from kerasrnn.pipelines.ntm_common import Task
+from kerasrnn.pipelines.ntm_common import task_default
 
 DESCRIPTION = "NTM priority sort (20 vectors with priorities, output the top 16 in order); --model ntm|lstm"
 
-SPEC = TaskSpec(
-    name="priority_sort",
-    batch_fn=priority_sort_batch,
-    train_options=dict(num_inputs=20, num_outputs=16),
-    quick_options=dict(num_inputs=4, num_outputs=3),
-    # The paper uses 5 heads and a 2x100 controller; NTMCell's controller is one layer.
-    ntm=dict(units=100, read_heads=5, write_heads=5),
-    lstm=dict(lstm_units=128, lstm_layers=3),
-)
+
+@dataclasses.dataclass
+class Config(NTMConfig):
+    """The paper uses 5 heads and a 2x100 controller; NTMCell's controller is one layer."""
+
+    read_heads: int = task_default("read_heads", 5)
+    write_heads: int = task_default("write_heads", 5)
+    lstm_units: int = task_default("lstm_units", 128)
 
 
-def add_arguments(parser):
-    add_ntm_arguments(parser, SPEC)
+def task():
+    from kerasrnn.data.tasks.priority_sort import priority_sort_batch
+
+    return Task(
+        name="priority_sort",
+        batch_fn=priority_sort_batch,
+        train_options=dict(num_inputs=20, num_outputs=16),
+        quick_options=dict(num_inputs=4, num_outputs=3),
+    )
 
 
-def run(args):
-    return run_task(args, SPEC)
+def run(config):
+    from kerasrnn.pipelines.ntm_common import run_task
+
+    return run_task(config, task())

@@ -55,3 +55,31 @@ def plot_ntm_heatmaps(path, inputs, targets, outputs, read_weightings, write_wei
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     fig.savefig(path, dpi=100)
+
+
+def plot_ntm_run(path, model, batch, title=None):
+    """Runs an NTM on one sequence and writes its heat maps
+    (`plot_ntm_heatmaps`): inputs, scored targets, predicted probabilities
+    of the scored steps, and the heads' weightings.
+
+    Args:
+        path: Output PNG file.
+        model: A `kerasrnn.models.ntm_model(..., return_weightings=True)`
+            (a trained model's weights fit it: `set_weights(get_weights())`).
+        batch: A task batch dict of one sequence (e.g.
+            `kerasrnn.data.tasks.batches.longest_sequence(batch)`).
+        title: Optional figure title.
+    """
+    logits, features = model.predict_on_batch(batch["inputs"])
+    parts = model.get_layer("ntm").cell.split_output(np.asarray(features))
+    steps = int(batch["sequence_mask"][0].sum())
+    scored = batch["output_mask"][0, :steps, None]
+    plot_ntm_heatmaps(
+        path,
+        batch["inputs"][0, :steps],
+        batch["targets"][0, :steps] * scored,
+        (1.0 / (1.0 + np.exp(-np.asarray(logits)[0, :steps]))) * scored,
+        np.asarray(parts["read_weightings"])[0, :steps],
+        np.asarray(parts["write_weightings"])[0, :steps],
+        title=title,
+    )
