@@ -50,6 +50,25 @@ def test_dates_quick(tmp_path):
     assert os.path.isfile(os.path.join(output, "accuracy_vs_length.png"))
     assert os.path.isfile(os.path.join(output, "history_no_attention.csv"))
     assert os.path.isfile(os.path.join(output, "model_no_attention.keras"))
+    # config.json holds the values the run used: the --quick budget, resolved.
+    with open(os.path.join(output, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    assert config["pipeline"] == "dates" and config["quick"] is True and config["baseline"] is True
+    assert (config["epochs"], config["batch_size"], config["units"], config["train_size"]) == (1, 64, 16, 512)
+    assert metrics["epochs"] == 1 and metrics["test_examples"] == config["test_size"] == 64
+
+
+def test_dates_without_baseline_trains_only_the_attention_model(tmp_path):
+    output = tmp_path / "dates"
+    result = _cli("dates", "--quick", "--no-baseline", "--train-size", "200", "--test-size", "16",
+                  "--attention", "bahdanau", "--cell", "gru", "--no-bidirectional", "--output", str(output))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert "attention_exact_match_greedy" in metrics and "no_attention_exact_match_greedy" not in metrics
+    assert not (output / "model_no_attention.keras").exists() and not (output / "backup").exists()
+    config = json.loads((output / "config.json").read_text())
+    assert (config["attention"], config["cell"], config["bidirectional"], config["train_size"]) == \
+        ("bahdanau", "gru", False, 200)
 
 
 @pytest.mark.skipif(bool(CORPORA), reason=f"corpora packages not importable: {CORPORA} "
@@ -71,10 +90,30 @@ def test_bible_modernize_quick(options, tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["dates", "--quick", "--beam-width", "0"], "beam-width"),
-    (["bible-modernize", "--quick", "--max-words", "0"], "max-words"),
+    (["dates", "--quick", "--beam-width", "0"], "`--beam-width` must be a positive integer"),
+    (["dates", "--attention", "none"], "`--attention` must be one of bahdanau, luong"),
+    (["dates", "--cell", "rnn"], "`--cell` must be one of lstm, gru, simple_rnn"),
+    (["dates", "--length-penalty", "-1"], "`--length-penalty` must be a non-negative number"),
+    (["dates", "--strategy", "mirrored"], "`--strategy` must be one of none"),
+    (["bible-modernize", "--quick", "--max-words", "0"], "`--max-words` must be a positive integer"),
+    (["bible-modernize", "--train-size", "-3"], "`--train-size` must be a positive integer"),
 ])
-def test_bad_options_fail_with_clear_errors(args, message, tmp_path):
-    result = _cli(*args, "--output", str(tmp_path / "run"), timeout=120)
+def test_bad_options_exit_2_and_write_nothing(args, message, tmp_path):
+    output = tmp_path / "run"
+    result = _cli(*args, "--output", str(output), timeout=120)
     assert result.returncode == 2
-    assert message in result.stderr and "error:" in result.stderr
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not output.exists()
+
+
+def test_bible_split_without_training_pairs_is_an_input_error():
+    from kerasrnn.pipelines.bible_modernize import split_pairs
+    from kerasrnn.validation import InputError
+
+    pairs = [(f"{i:08d}", "and he said unto them", "and he said to them") for i in range(6)]
+    kept, train, valid, test = split_pairs(pairs, max_words=8, test_size=2, train_size=None, seed=0)
+    assert len(kept) == 6 and (len(train), len(valid), len(test)) == (3, 1, 2)
+    assert sorted(kept) == sorted(pairs)
+    with pytest.raises(InputError, match="No training pairs are left.*--max-words 3"):
+        split_pairs(pairs, max_words=3, test_size=2, train_size=None, seed=0)

@@ -1,5 +1,5 @@
 """tree-arith (--quick, in a subprocess) and vec2seq (--quick, in process):
-outputs, metrics, bad options."""
+outputs, metrics, the resolved config.json, bad options."""
 
 import csv
 import json
@@ -37,23 +37,40 @@ def test_tree_arith_quick_run_writes_table_plot_and_metrics(tmp_path):
     assert float(rows[0]["majority"]) == pytest.approx(metrics["majority_by_depth"]["1"], abs=1e-4)
     assert (out / "accuracy_by_depth.png").stat().st_size > 0
     assert len(list(csv.DictReader(open(out / "history_lstm.csv")))) == 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["models"] == ["tree-lstm", "lstm"] and config["test_depths"] == [1, 2, 3, 4]
+    assert (config["epochs"], config["units"], config["train_size"], config["test_size"]) == (2, 8, 256, 32)
+
+
+def test_tree_arith_depths_are_recorded_sorted_and_once():
+    from kerasrnn.pipelines import tree_arith
+    from kerasrnn.pipelines.config import resolve
+
+    config = resolve(tree_arith.Config, {"quick": True, "output": "unused", "train_depths": "3,1,1",
+                                         "test_depths": "6,2"})
+    assert config.train_depths == (1, 3) and config.test_depths == (2, 6)
+    assert resolve(tree_arith.Config, {"output": "unused"}).test_depths == tuple(range(1, 9))
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["tree-arith", "--models", "tree-rnn,gru"], "--models"),
-        (["tree-arith", "--train-depths", "0,1"], "--train-depths"),
-        (["tree-arith", "--test-depths", "x"], "--test-depths"),
-        (["tree-arith", "--units", "0"], "--units"),
-        (["tree-arith", "--learning-rate", "-1"], "--learning-rate"),
-        (["vec2seq", "--conditioning", "state,fancy"], "--conditioning"),
-        (["vec2seq", "--length", "0"], "--length"),
+        (["tree-arith", "--models", "tree-rnn,gru"], "`--models` must be one of tree-rnn, tree-lstm, lstm"),
+        (["tree-arith", "--models", ","], "`--models` must be a non-empty comma-separated list"),
+        (["tree-arith", "--train-depths", "0,1"], "`--train-depths` must be a positive integer"),
+        (["tree-arith", "--test-depths", "x"], "`--test-depths` must be an integer"),
+        (["tree-arith", "--units", "0"], "`--units` must be a positive integer"),
+        (["tree-arith", "--learning-rate", "-1"], "`--learning-rate` must be a positive number"),
+        (["vec2seq", "--conditioning", "state,fancy"], "`--conditioning` must be one of state, input, both"),
+        (["vec2seq", "--sequence-length", "0"], "`--sequence-length` must be a positive integer"),
+        (["vec2seq", "--repeats", "0"], "`--repeats` must be a positive integer"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_error(argv, message, tmp_path, capsys):
     assert main(argv + ["--output", str(tmp_path / "bad")]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
 
 
 def test_vec2seq_quick_run(tmp_path):
@@ -64,3 +81,14 @@ def test_vec2seq_quick_run(tmp_path):
     assert metrics["epochs"] == 2 and np.isfinite(scores["final_teacher_forced_loss"])
     assert 0.0 <= scores["free_running_exact_match"] <= scores["free_running_token_accuracy"] <= 1.0
     assert (out / "history_both.csv").exists()
+    config = json.loads((out / "config.json").read_text())
+    assert config["conditioning"] == ["both"] and config["epochs"] == 2 and config["sequence_length"] == 8
+
+
+def test_vec2seq_sequence_length_sets_the_generated_length(tmp_path):
+    out = tmp_path / "v"
+    argv = ["vec2seq", "--quick", "--conditioning", "input", "--repeats", "1", "--epochs", "1",
+            "--sequence-length", "3", "--units", "4", "--output", str(out)]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["length"] == 3 and metrics["epochs"] == 1 and list(metrics["conditioning"]) == ["input"]
