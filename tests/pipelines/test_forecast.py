@@ -27,6 +27,8 @@ def test_quick_run_outputs(tmp_path):
     for name in ("config.json", "metrics.json", "history.csv", "forecast.png", "learning_curves.png", "model.keras"):
         assert (out / name).stat().st_size > 0, name
     assert not (out / "backup").exists()  # deleted once training completed
+    config = json.loads((out / "config.json").read_text())  # the resolved values, not nulls
+    assert (config["epochs"], config["units"], config["window"], config["horizon"]) == (2, 8, 48, 12)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["interpolated_values"] == 0 and metrics["epochs"] == 2
     assert metrics["split"] == {"train": 527, "validation": 59, "test": 146}
@@ -61,8 +63,8 @@ def test_quick_run_outputs(tmp_path):
 def test_state_space_forecasts_equal_statsmodels():
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
-    from kerasrnn.pipelines.forecast import fourier_terms
-    from kerasrnn.pipelines.forecast import state_space_forecasts
+    from kerasrnn.forecasting import fourier_terms
+    from kerasrnn.forecasting import state_space_forecasts
 
     rng = np.random.RandomState(0)
     values = np.cumsum(rng.randn(150)) + np.sin(np.arange(150) * 2 * np.pi / 12) * 3
@@ -107,15 +109,19 @@ def csv_dir(tmp_path):
 def test_bad_input_errors(tmp_path, capsys, csv_dir):
     out = str(tmp_path / "run")
     base = ["forecast", "--quick", "--output", out, "--no-sarimax"]
-    assert "`--strategy` must be one of none, mirrored, multi-worker. Received: strategy='tpu'" in _error(
-        capsys, base + ["--strategy", "tpu"])
-    assert "`--dataset` must be one of" in _error(capsys, base + ["--dataset", "airline"])
-    assert "`--period` (seasonal period" in _error(capsys, base + ["--csv", "x.csv", "--column", "y"])
-    assert "`--csv` file not found: nope.csv" in _error(capsys, base + ["--csv", "nope.csv", "--column", "y",
-                                                                     "--period", "4"])
-    assert "`--csv` and `--column` go together" in _error(capsys, base + ["--csv", "x.csv"])
+    assert "`--strategy` must be one of none, mirrored, multi-worker for this pipeline. Received: " \
+           "--strategy='tpu'" in _error(capsys, base + ["--strategy", "tpu"])
+    assert "`--dataset` must be one of co2, sunspots, elnino" in _error(capsys, base + ["--dataset", "airline"])
+    path = csv_dir("y\n1\n2\n")
+    assert "`--period` must be given with --csv" in _error(capsys, base + ["--csv", path, "--column", "y"])
+    assert "`--csv` must be an existing file. Received: --csv='nope.csv'" in _error(
+        capsys, base + ["--csv", "nope.csv", "--column", "y", "--period", "4"])
+    assert "`--column` must be given with --csv" in _error(capsys, base + ["--csv", path])
+    assert "`--csv` must be given with --column" in _error(capsys, base + ["--column", "y"])
     assert "`--window` must be a positive integer" in _error(capsys, base + ["--window", "0"])
-    assert "`--test-fraction` must be in (0, 1)" in _error(capsys, base + ["--test-fraction", "1.5"])
+    assert "`--test-fraction` must be a float in (0, 1)" in _error(capsys, base + ["--test-fraction", "1.5"])
+    assert "`--units` must be an integer" in _error(capsys, base + ["--units", "many"])
+    assert not os.path.exists(out)  # every rejected option leaves nothing behind
     body = "\n".join(str(np.sin(i / 3)) for i in range(60))
     path = csv_dir("t,y\n" + "\n".join(f"{i},{v}" for i, v in enumerate(body.split())))
     csv_args = base + ["--csv", path, "--period", "4"]
@@ -129,7 +135,25 @@ def test_bad_input_errors(tmp_path, capsys, csv_dir):
     path = csv_dir("y\n1\n2\n\n4\nnan\n")
     assert "missing/NaN value(s) at line(s) 6" in _error(capsys, base + ["--csv", path, "--column", "y",
                                                                        "--period", "2"])
-    assert "TF_CONFIG" in _error(capsys, base + ["--strategy", "multi-worker"]) or os.environ.get("TF_CONFIG")
+    if not os.environ.get("TF_CONFIG"):
+        assert "TF_CONFIG" in _error(capsys, base + ["--strategy", "multi-worker"])
+
+
+def test_config_records_resolved_values_and_requirements(tmp_path):
+    from kerasrnn.pipelines import forecast
+    from kerasrnn.pipelines.config import resolve
+
+    config = resolve(forecast.Config, {"quick": True, "output": str(tmp_path)})
+    assert (config.epochs, config.units, config.batch_size, config.sarimax_maxiter) == (2, 8, 64, 25)
+    assert (config.window, config.horizon, config.period) == (104, 52, 52)  # co2's, resolved
+    assert config.requirements() == {"statsmodels": "corpora"}
+    path = tmp_path / "s.csv"
+    path.write_text("y\n1\n")
+    config = resolve(forecast.Config, {"csv": str(path), "column": "y", "period": "6", "sarimax": False})
+    assert (config.window, config.horizon, config.epochs) == (12, 6, 40)
+    assert config.requirements() == {}  # a CSV series without SARIMAX needs no statsmodels
+    assert resolve(forecast.Config, {"csv": str(path), "column": "y", "period": "6"}).requirements() == {
+        "statsmodels": "corpora"}
 
 
 def test_corrupt_checkpoint_message_and_fresh(tmp_path, capsys, csv_dir):

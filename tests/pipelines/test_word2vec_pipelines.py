@@ -40,6 +40,30 @@ def test_word2vec_quick(tmp_path):
     with open(os.path.join(out, "history.csv"), encoding="utf-8") as f:
         assert len(list(csv.DictReader(f))) == 2
     assert not os.path.exists(os.path.join(out, "backup"))  # the checkpoint goes once training completes
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    assert (config["epochs"], config["embedding_dim"], config["max_lines"]) == (2, 32, 2000)  # --quick, resolved
+
+
+def test_word2vec_logdir_progress_and_bad_options(tmp_path, capsys):
+    out, logdir = tmp_path / "w2v", tmp_path / "tensorboard"
+    argv = ["word2vec", "--quick", "--epochs", "1", "--max-lines", "300", "--output", str(out)]
+    assert run_cli(*argv, "--progress", "none", "--logdir", str(logdir)) == 0
+    assert "word2vec epoch" not in capsys.readouterr().out  # --progress none: no line per epoch
+    import tensorflow as tf
+
+    events = [os.path.join(d, f) for d, _, files in os.walk(logdir) for f in files if "tfevents" in f]
+    tags = {value.tag for path in events for event in tf.compat.v1.train.summary_iterator(path)
+            for value in event.summary.value}
+    assert {"word2vec/loss", "word2vec/words_per_second"} <= tags
+    assert run_cli(*argv, "--progress", "bar", "--fresh") == 0
+    assert "word2vec epoch 1/1" in capsys.readouterr().out
+    for bad, message in ((["--window", "0"], "`--window` must be a positive integer"),
+                         (["--corpus", "news"], "`--corpus` must be one of lee, kjv"),
+                         (["--words", "australia"], "`--words` must be at least two words of the vocabulary")):
+        assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "bad"), *bad) == 2
+        assert message in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "bad")) == ["config.json"]  # only the run that got to --words wrote
 
 
 def test_word2vec_corrupt_checkpoint_and_fresh(tmp_path, capsys):
@@ -77,6 +101,9 @@ def test_sentiment_quick_polarity_and_export(tmp_path):
     assert set(metrics["comparisons"]) == {"frozen_minus_random", "finetuned_minus_random"}
     assert 0.0 < metrics["word2vec"]["vocabulary_coverage_mean"] <= 1.0
     assert metrics["export"]["check_max_abs_diff"] < 1e-5
+    with open(os.path.join(out, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    assert (config["seeds"], config["epochs"], config["sequence_length"]) == ([0], 1, 32)  # resolved
     with open(os.path.join(out, "history.csv"), encoding="utf-8") as f:
         header = next(csv.reader(f))
     assert "frozen_seed0_val_accuracy" in header
@@ -132,7 +159,29 @@ def test_sentiment_bad_input(tmp_path, capsys):
     vectors.save_word2vec_format(str(tmp_path / "v.txt"))
     assert run_cli("sentiment", "--quick", "--vectors", str(tmp_path / "v.txt"), "--output", str(tmp_path / "e")) == 2
     assert "`--embedding-dim` (16) differs from the size of the vectors" in capsys.readouterr().err
-    assert run_cli("sentiment", "--quick", "--seeds", "1,x", "--output", str(tmp_path / "c")) == 2
-    assert "seeds='1,x'" in capsys.readouterr().err
-    assert run_cli("sentiment", "--quick", "--variants", "random,glove", "--output", str(tmp_path / "d")) == 2
-    assert "variants='random,glove'" in capsys.readouterr().err
+    (tmp_path / "broken.bin").write_bytes(b"\x00not vectors")
+    assert run_cli("sentiment", "--quick", "--vectors", str(tmp_path / "broken.bin"), "--output",
+                   str(tmp_path / "f")) == 2
+    assert "`--vectors` " + repr(str(tmp_path / "broken.bin")) + " cannot be read" in capsys.readouterr().err
+    rejected = tmp_path / "rejected"
+    for bad, message in ((["--seeds", "1,x"], "`--seeds` must be an integer. Received: --seeds='x'"),
+                         (["--seeds", "1,1"], "`--seeds` must be distinct seeds. Received: --seeds='1,1'"),
+                         (["--variants", "random,glove"], "`--variants` must be one of random, frozen, finetuned. "
+                                                          "Received: --variants='glove'"),
+                         (["--units", "0"], "`--units` must be a positive integer"),
+                         (["--csv", str(bad), "--dataset", "imdb"], "`--dataset` must be left out with --csv")):
+        assert run_cli("sentiment", "--quick", "--output", str(rejected), *bad) == 2
+        assert message in capsys.readouterr().err
+    assert not rejected.exists()  # a rejected command writes nothing
+
+
+def test_sentiment_config_resolves_defaults():
+    from kerasrnn.pipelines import sentiment
+    from kerasrnn.pipelines.config import resolve
+
+    quick = resolve(sentiment.Config, {"quick": True})
+    assert (quick.seeds, quick.epochs, quick.sequence_length, quick.w2v_corpus) == ((0,), 1, 32, "train")
+    default = resolve(sentiment.Config, {})
+    assert (default.seeds, default.sequence_length, default.w2v_corpus) == ((0, 1, 2, 3, 4), 64, "train+lee")
+    imdb = resolve(sentiment.Config, {"dataset": "imdb", "variants": "random"})
+    assert (imdb.sequence_length, imdb.w2v_corpus, imdb.variants) == (256, "train", ("random",))
