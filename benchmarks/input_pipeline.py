@@ -209,48 +209,48 @@ def ntm_copy_cases(args, quick):
 
     from kerasrnn import losses
     from kerasrnn import metrics
+    from kerasrnn.data.tasks.batches import pack
+    from kerasrnn.data.tasks.batches import pad_time
+    from kerasrnn.data.tasks.batches import task_epoch_batches
     from kerasrnn.pipelines import ntm_common
-    from kerasrnn.pipelines.common import add_common_arguments
-    from kerasrnn.pipelines.ntm_copy import SPEC
+    from kerasrnn.pipelines import ntm_copy
+    from kerasrnn.pipelines.config import resolve
 
+    task = ntm_copy.task()
     rows = []
     for model_kind in ("ntm", "lstm"):
-        parser = argparse.ArgumentParser()
-        add_common_arguments(parser, "unused")
-        ntm_common.add_ntm_arguments(parser, SPEC)
-        ntm_args = parser.parse_args(["--model", model_kind] + (["--quick"] if quick else []))
-        ntm_common._resolve(ntm_args, SPEC)
-        options = SPEC.quick_options if quick else SPEC.train_options
+        config = resolve(ntm_copy.Config, {"model": model_kind, "quick": quick})
+        options = task.quick_options if quick else task.train_options
 
         # As run_task builds it: per-epoch generators of packed batches,
         # padded to a multiple of TIME_BUCKET steps, prefetched.
-        epoch_batches = ntm_common.epoch_batches_fn(
-            SPEC, options, ntm_args.batch_size, ntm_args.steps_per_epoch, ntm_args.seed
-        )
+        epoch_batches = task_epoch_batches(task.batch_fn, options, config.batch_size, config.steps_per_epoch,
+                                           config.seed)
         needed = args.warmup_batches + args.chunk * args.chunks
-        train = epoch_batches(0, -(-needed // ntm_args.steps_per_epoch))
+        train = epoch_batches(0, -(-needed // config.steps_per_epoch))
         rates = time_stream(train, warmup=args.warmup_batches, chunk=args.chunk, chunks=args.chunks)
 
         keras.utils.set_random_seed(0)
-        probe = SPEC.batch_fn(np.random.default_rng(0), 1, **options)
-        model = ntm_common.build_model(ntm_args, probe["inputs"].shape[-1], probe["targets"].shape[-1])
-        model.compile(optimizer=ntm_common.make_optimizer(ntm_args), loss=losses.BitsPerSequence(),
+        probe = task.batch_fn(np.random.default_rng(0), 1, **options)
+        model = ntm_common.build_model(config, probe["inputs"].shape[-1], probe["targets"].shape[-1])
+        model.compile(optimizer=ntm_common.make_optimizer(config), loss=losses.BitsPerSequence(),
                       metrics=[metrics.BitsPerSequence(), metrics.BitErrorsPerSequence()])
         # A batch of the training distribution at its longest (length
         # max_length: 2 * 20 + 1 = 41 steps, padded to 48 as in training), the
         # usual batch shape since the longest of 16 uniform lengths is almost
         # always 19 or 20.
-        full = SPEC.batch_fn(np.random.default_rng(1), ntm_args.batch_size,
+        full = task.batch_fn(np.random.default_rng(1), config.batch_size,
                              **dict(options, min_length=options["max_length"]))
-        batch = ntm_common.pad_time(*ntm_common.pack(full))
+        batch = pad_time(*pack(full))
         steps = time_steps(model, batch, args.warmup_steps, args.steps)
-        size = (f"controller {ntm_args.controller} {ntm_args.units}, memory {ntm_args.memory_size}x"
-                f"{ntm_args.memory_width}" if model_kind == "ntm"
-                else f"{ntm_args.lstm_layers}x LSTM {ntm_args.lstm_units}")
+        size = (f"controller {config.controller} {config.units}, memory {config.memory_size}x"
+                f"{config.memory_width}" if model_kind == "ntm"
+                else f"{config.lstm_layers}x LSTM {config.lstm_units}")
         rows.append(summarise(f"ntm-copy --model {model_kind}", rates, None, steps, {
             "pipeline": f"ntm-copy --model {model_kind}",
-            "dataset": "ntm_common.epoch_batches_fn (from_generator, packed, padded to 16 steps, prefetch(2))",
-            "model": size, "batch_size": ntm_args.batch_size, "timesteps_of_timed_batch": int(batch[0].shape[1]),
+            "dataset": "kerasrnn.data.tasks.batches.task_epoch_batches (from_generator, packed, padded to 16 "
+                       "steps, prefetch(2))",
+            "model": size, "batch_size": config.batch_size, "timesteps_of_timed_batch": int(batch[0].shape[1]),
             "parameters": int(model.count_params()),
         }))
         keras.backend.clear_session()

@@ -52,3 +52,25 @@ def test_history_keys_in_fit():
                   metrics=[metrics.BitsPerSequence(), metrics.BitErrorsPerSequence()])
     history = model.fit(logits, losses.pack_targets(targets, mask), epochs=1, verbose=0).history
     assert {"loss", "bits_per_sequence", "bit_errors_per_sequence"} <= set(history)
+
+
+def test_sequence_scores_and_generalisation_report():
+    from kerasrnn import models
+    from kerasrnn.data.tasks.copy import copy_batch
+
+    model = models.stacked_lstm_model(9, 8, units=4, layers=1)
+    batch = copy_batch(np.random.default_rng(0), 5, max_length=3)
+    bits, errors, probabilities = metrics.sequence_scores(model, batch, chunk=2)
+    y = losses.pack_targets(batch["targets"], batch["output_mask"])
+    logits = model.predict_on_batch(batch["inputs"])
+    np.testing.assert_allclose(bits, reference_bits(batch["targets"], batch["output_mask"], logits), rtol=1e-4)
+    np.testing.assert_array_equal(errors, metrics.bit_errors_per_sequence(y, logits))
+    assert probabilities.shape == batch["targets"].shape and ((probabilities > 0) & (probabilities < 1)).all()
+    summary = metrics.score_summary(bits, errors)
+    assert summary["bit_errors_per_sequence_median"] == float(np.median(errors))
+
+    sets = {"length 2": dict(min_length=2, max_length=2), "length 6": dict(min_length=6, max_length=6)}
+    report = metrics.generalisation_report(model, copy_batch, sets, 3, seed=7)
+    assert list(report) == ["length 2", "length 6"] and report["length 6"]["sequences"] == 3
+    longer, _, _ = metrics.sequence_scores(model, copy_batch(np.random.default_rng(7), 3, **sets["length 6"]))
+    assert report["length 6"]["bits_per_sequence"] == float(longer.mean())

@@ -43,13 +43,19 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     assert len(rows) == 2 and "val_bit_errors_per_sequence" in rows[0]
     assert (out / "learning_curves.png").stat().st_size > 0
     assert (out / "export" / "saved_model.pb").exists()
+    # config.json holds the values the run used: the quick budget, the task's
+    # optimizer and the rate and schedule it resolved to.
     config = json.loads((out / "config.json").read_text())
+    assert config["pipeline"] == name and config["quick"] is True
+    assert (config["epochs"], config["batch_size"], config["steps_per_epoch"], config["eval_size"]) == (2, 4, 3, 8)
     # Repeat copy and 6-grams train with the paper's RMSprop at batch size 1
     # (4 with --quick); repeat copy with a random initial memory.
     rmsprop = name in ("ntm-repeat-copy", "ntm-ngrams")
     assert config["units"] == 16 and config["optimizer"] == ("rmsprop" if rmsprop else "adam")
     assert config["learning_rate"] == (1e-4 if rmsprop else 1e-3)
     assert config["memory_init"] == ("random" if name == "ntm-repeat-copy" else "constant")
+    assert config["lr_schedule"] == ("45:3e-5,80:1e-5" if name == "ntm-ngrams" else None)
+    assert config["jit_compile"] == "on" and config["export"] is True
     if model == "ntm":
         assert (out / "heatmap_train.png").stat().st_size > 0
         for label in extra:
@@ -65,49 +71,73 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
         assert metrics["model_bits_per_sequence"] == pytest.approx(metrics["bits_per_sequence"], rel=1e-3)
 
 
-def test_bad_option_is_a_clear_error(tmp_path):
-    result = run_pipeline("ntm-copy", "--quick", "--memory-size", "0", "--output", str(tmp_path / "run"))
-    assert result.returncode == 2
-    assert "error: `--memory-size` must be a positive integer" in result.stderr and "memory-size=0" in result.stderr
+@pytest.mark.parametrize("name, option, value, message", [
+    ("ntm-copy", "--memory-size", "0", "`--memory-size` must be a positive integer. Received: --memory-size=0"),
+    ("ntm-repeat-copy", "--optimizer", "sgd", "`--optimizer` must be one of adam, rmsprop. Received: --optimizer='sgd'"),
+    ("ntm-recall", "--learning-rate", "-1", "`--learning-rate` must be a positive number"),
+    ("ntm-sort", "--strategy", "mirrored", "`--strategy` must be one of none for this pipeline"),
+    ("ntm-ngrams", "--lr-schedule", "5:-1", "`--lr-schedule` must be EPOCH:LR pairs"),
+])
+def test_bad_option_exits_2_with_one_line_and_writes_nothing(tmp_path, name, option, value, message):
+    out = tmp_path / "run"
+    result = run_pipeline(name, "--quick", option, value, "--output", str(out))
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert not out.exists()
 
 
-def parse(name, *argv):
-    """A pipeline's command line parsed as `python -m kerasrnn.pipelines` does."""
-    import argparse
-
+def resolved(name, **given):
     from kerasrnn.pipelines import load
-    from kerasrnn.pipelines.common import add_common_arguments
+    from kerasrnn.pipelines.config import resolve
 
-    parser = argparse.ArgumentParser()
-    add_common_arguments(parser, default_output="unused")
-    load(name).add_arguments(parser)
-    return parser.parse_args(list(argv))
+    # As the command line gives them: text, booleans as booleans.
+    return resolve(load(name).Config, {k: v if isinstance(v, bool) else str(v) for k, v in given.items()})
 
 
-def test_jit_compile_option_defaults_and_values():
-    from kerasrnn.pipelines import cli_training
-
-    # NTM pipelines compile with XLA by default; the others leave it to Keras.
-    assert cli_training.jit_compile(parse("ntm-copy")) is True
-    assert cli_training.jit_compile(parse("ntm-sort", "--jit-compile", "off")) is False
-    assert cli_training.jit_compile(parse("char-lm")) == "auto"
-    assert cli_training.jit_compile(parse("forecast", "--jit-compile", "on")) is True
-    with pytest.raises(SystemExit):
-        parse("ntm-copy", "--jit-compile", "yes")
+def test_jit_compile_defaults_to_on():
+    # The NTM pipelines compile with XLA by default; the others leave it to Keras.
+    assert resolved("ntm-copy").jit is True
+    assert resolved("ntm-sort", jit_compile="off").jit is False
+    assert resolved("char-lm").jit == "auto"
 
 
-def test_lr_schedule_parsing_and_rates():
-    from kerasrnn.pipelines.ntm_common import lr_schedule_callback
-    from kerasrnn.pipelines.ntm_common import parse_lr_schedule
+def test_task_defaults_resolve_per_task():
+    repeat = resolved("ntm-repeat-copy")
+    assert (repeat.optimizer, repeat.learning_rate, repeat.memory_init) == ("rmsprop", 1e-4, "random")
+    assert (repeat.batch_size, repeat.steps_per_epoch, repeat.epochs, repeat.lstm_units) == (1, 1000, 80, 512)
+    assert repeat.lr_schedule is None
+    ngrams = resolved("ntm-ngrams")
+    assert (ngrams.optimizer, ngrams.batch_size, ngrams.epochs) == ("rmsprop", 1, 120)
+    assert ngrams.lr_schedule == "45:3e-5,80:1e-5"
+    # The task's schedule belongs to its optimizer and rate: any other choice drops it.
+    assert resolved("ntm-ngrams", optimizer="adam").lr_schedule is None
+    assert resolved("ntm-ngrams", learning_rate="1e-3").lr_schedule is None
+    assert resolved("ntm-ngrams", lr_schedule="none").lr_schedule is None
+    assert resolved("ntm-ngrams", lr_schedule="10:1e-5").lr_schedule == "10:1e-5"
+    copy = resolved("ntm-copy")
+    assert (copy.optimizer, copy.learning_rate, copy.memory_init, copy.batch_size) == ("adam", 1e-3, "constant", 16)
+    assert (copy.epochs, copy.units, copy.memory_size, copy.memory_width) == (20, 100, 128, 20)
+    sort = resolved("ntm-sort")
+    assert (sort.read_heads, sort.write_heads, sort.lstm_units, sort.epochs) == (5, 5, 128, 10)
+    # --quick shrinks the model and the budget but keeps the task's heads.
+    quick = resolved("ntm-sort", quick=True)
+    assert (quick.units, quick.memory_size, quick.read_heads, quick.epochs, quick.batch_size) == (16, 32, 5, 2, 4)
+    # Command-line options override the task's defaults.
+    custom = resolved("ntm-repeat-copy", optimizer="adam", memory_init="constant", batch_size=8)
+    assert (custom.optimizer, custom.learning_rate, custom.memory_init, custom.batch_size) == ("adam", 1e-3, "constant", 8)
 
-    assert parse_lr_schedule(None) == []
-    schedule = parse_lr_schedule("60:3e-4,100:1e-4")
-    assert schedule == [(60, 3e-4), (100, 1e-4)]
-    rate = lr_schedule_callback(schedule, 1e-3).schedule
-    assert [rate(e, None) for e in (0, 59, 60, 99, 100, 500)] == [1e-3, 1e-3, 3e-4, 3e-4, 1e-4, 1e-4]
-    for bad in ("60", "60:0", "0:1e-4", "60:1e-4,60:1e-5", "100:1e-4,60:1e-5", "a:b", "60:1e-4,"):
-        with pytest.raises(ValueError, match=r"`--lr-schedule` must be EPOCH:LR pairs.*Received: lr_schedule="):
-            parse_lr_schedule(bad)
+
+def test_config_json_repeats_the_resolved_run():
+    from kerasrnn.pipelines import load
+    from kerasrnn.pipelines.config import resolve
+    from kerasrnn.pipelines.config import to_json
+
+    config_class = load("ntm-ngrams").Config
+    for given in ({"quick": True}, {"optimizer": "adam"}, {"lr_schedule": "none"}, {"learning_rate": "3e-4"}):
+        first = resolve(config_class, given)
+        again = resolve(config_class, {}, replayed=json.loads(json.dumps(to_json(first))))
+        assert again == first, given
 
 
 def test_lr_schedule_drops_the_rate_of_a_resumed_run(tmp_path):
@@ -121,74 +151,4 @@ def test_lr_schedule_drops_the_rate_of_a_resumed_run(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     rows = list(csv.DictReader(open(os.path.join(out, "history.csv"))))
     assert [float(r["learning_rate"]) for r in rows] == pytest.approx([1e-3, 1e-3, 1e-5], rel=1e-6)
-    bad = run_pipeline("ntm-copy", "--quick", "--lr-schedule", "5:-1", "--output", str(tmp_path / "bad"))
-    assert bad.returncode == 2 and "lr_schedule='5:-1'" in bad.stderr
-
-
-def test_time_padding_leaves_loss_and_gradients_unchanged():
-    # Training batches are padded to a multiple of TIME_BUCKET steps (one XLA
-    # program per bucket): the padded steps must not change the loss, the
-    # metrics or any gradient.
-    import argparse
-
-    import tensorflow as tf
-
-    from kerasrnn.data.tasks.repeat_copy import repeat_copy_batch
-    from kerasrnn.losses import bits_per_sequence
-    from kerasrnn.metrics import bit_errors_per_sequence
-    from kerasrnn.pipelines.ntm_common import TIME_BUCKET
-    from kerasrnn.pipelines.ntm_common import build_model
-    from kerasrnn.pipelines.ntm_common import pack
-    from kerasrnn.pipelines.ntm_common import pad_time
-
-    x, y = pack(repeat_copy_batch(np.random.default_rng(3), 3, max_length=3, max_repeats=2, bits=4))
-    px, py = pad_time(x, y)
-    assert px.shape[1] % TIME_BUCKET == 0 and px.shape[1] > x.shape[1]
-    np.testing.assert_array_equal(px[:, : x.shape[1]], x)
-    assert not px[:, x.shape[1] :].any() and not py[:, x.shape[1] :].any()
-    assert pad_time(px, py)[0].shape == px.shape
-
-    args = argparse.Namespace(model="ntm", units=8, memory_size=8, memory_width=4, read_heads=1, write_heads=1,
-                              controller="lstm", memory_init="constant")
-    model = build_model(args, x.shape[-1], y.shape[-1] - 1)
-
-    def loss_and_grads(inputs, targets):
-        with tf.GradientTape() as tape:
-            logits = model(inputs)
-            loss = tf.reduce_mean(bits_per_sequence(targets, logits))
-        return loss, bit_errors_per_sequence(targets, logits), tape.gradient(loss, model.trainable_weights)
-
-    loss, errors, grads = loss_and_grads(x, y)
-    p_loss, p_errors, p_grads = loss_and_grads(px, py)
-    assert float(loss) > 0
-    np.testing.assert_allclose(p_loss, loss, rtol=1e-6)
-    np.testing.assert_array_equal(p_errors, errors)
-    for a, b in zip(grads, p_grads):
-        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-7)
-
-
-def test_task_defaults_resolve_per_task():
-    from kerasrnn.pipelines import load
-    from kerasrnn.pipelines.ntm_common import _resolve
-
-    def resolved(name, *argv):
-        args = parse(name, *argv)
-        _resolve(args, load(name).SPEC)
-        return args
-
-    repeat = resolved("ntm-repeat-copy")
-    assert (repeat.optimizer, repeat.learning_rate, repeat.memory_init) == ("rmsprop", 1e-4, "random")
-    assert (repeat.batch_size, repeat.steps_per_epoch, repeat.epochs) == (1, 1000, 80)
-    assert repeat.lr_schedule is None
-    ngrams = resolved("ntm-ngrams")
-    assert (ngrams.optimizer, ngrams.batch_size, ngrams.epochs) == ("rmsprop", 1, 120)
-    assert ngrams.lr_schedule == "45:3e-5,80:1e-5"
-    # The task's schedule belongs to its optimizer and rate: any other choice drops it.
-    assert resolved("ntm-ngrams", "--optimizer", "adam").lr_schedule is None
-    assert resolved("ntm-ngrams", "--learning-rate", "1e-3").lr_schedule is None
-    assert resolved("ntm-ngrams", "--lr-schedule", "10:1e-5").lr_schedule == "10:1e-5"
-    copy = resolved("ntm-copy")
-    assert (copy.optimizer, copy.learning_rate, copy.memory_init, copy.batch_size) == ("adam", 1e-3, "constant", 16)
-    # Command-line options override the task's defaults.
-    custom = resolved("ntm-repeat-copy", "--optimizer", "adam", "--memory-init", "constant", "--batch-size", "8")
-    assert (custom.optimizer, custom.learning_rate, custom.memory_init, custom.batch_size) == ("adam", 1e-3, "constant", 8)
+    assert not os.path.exists(os.path.join(out, "export"))
