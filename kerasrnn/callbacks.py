@@ -11,6 +11,8 @@ import time
 import keras
 import numpy as np
 
+from kerasrnn.validation import check_positive_int
+
 
 def stateful_layers(model):
     """The layers of `model` (searched recursively) that carry state across
@@ -44,10 +46,8 @@ class ResetStatesCallback(keras.callbacks.Callback):
 
     def __init__(self, every_n_batches=None):
         super().__init__()
-        if every_n_batches is not None and (not isinstance(every_n_batches, int) or every_n_batches < 1):
-            raise ValueError(
-                f"`every_n_batches` must be a positive integer or None. Received: every_n_batches={every_n_batches!r}"
-            )
+        if every_n_batches is not None:
+            every_n_batches = check_positive_int("every_n_batches", every_n_batches)
         self.every_n_batches = every_n_batches
         self.resets = 0
 
@@ -136,13 +136,8 @@ class TrainingTimer(keras.callbacks.Callback):
 
     def __init__(self, examples_per_epoch=None, seen_key="examples_seen"):
         super().__init__()
-        if examples_per_epoch is not None and (
-            isinstance(examples_per_epoch, bool) or not isinstance(examples_per_epoch, int) or examples_per_epoch < 1
-        ):
-            raise ValueError(
-                "`examples_per_epoch` must be a positive integer or None. "
-                f"Received: examples_per_epoch={examples_per_epoch!r}"
-            )
+        if examples_per_epoch is not None:
+            examples_per_epoch = check_positive_int("examples_per_epoch", examples_per_epoch)
         self.examples_per_epoch = examples_per_epoch
         self.seen_key = seen_key
         self.seconds = []

@@ -10,6 +10,9 @@ learned anything.
 
 import numpy as np
 
+from kerasrnn.validation import check_int
+from kerasrnn.validation import check_positive_int
+
 #: Mean squared error of the best constant prediction (var of U+U).
 BASELINE_MSE = 1.0 / 6.0
 
@@ -22,10 +25,8 @@ def adding_problem(num_sequences, length, seed=0):
         length: Sequence length, ≥ 2.
         seed: Seed of the generator (same seed → same data).
     """
-    if isinstance(num_sequences, bool) or not isinstance(num_sequences, int) or num_sequences < 1:
-        raise ValueError(f"`num_sequences` must be a positive integer. Received: num_sequences={num_sequences!r}")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 2:
-        raise ValueError(f"`length` must be an integer ≥ 2. Received: length={length!r}")
+    num_sequences = check_positive_int("num_sequences", num_sequences)
+    length = check_int("length", length, minimum=2)
     rng = np.random.RandomState(seed)
     values = rng.uniform(0.0, 1.0, size=(num_sequences, length)).astype("float32")
     half = length // 2

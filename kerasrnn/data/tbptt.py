@@ -12,6 +12,8 @@ through `seq_length` steps only. States are reset at epoch boundaries with
 import numpy as np
 import tensorflow as tf
 
+from kerasrnn.validation import check_positive_int
+
 
 def tbptt_layout(num_tokens, batch_size, seq_length):
     """Sizes of the stateful layout of a stream of `num_tokens` tokens.
@@ -21,9 +23,8 @@ def tbptt_layout(num_tokens, batch_size, seq_length):
     one next token that is the last target), and there are `num_batches`
     batches. Raises `ValueError` when the stream is too short for one batch.
     """
-    for name, value in (("batch_size", batch_size), ("seq_length", seq_length)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    batch_size = check_positive_int("batch_size", batch_size)
+    seq_length = check_positive_int("seq_length", seq_length)
     per_stream = (num_tokens - 1) // batch_size
     num_batches = per_stream // seq_length
     if num_batches < 1:

@@ -20,6 +20,8 @@ import random
 
 import numpy as np
 
+from kerasrnn.validation import check_positive_int
+
 PAD = 0
 #: Digit `d` is token `d + 1`; operators follow.
 DIGIT_TOKENS = tuple(range(1, 11))
@@ -122,8 +124,7 @@ def generate_expressions(n, depths, seed=0, modulus=10, num_nodes=None, other_de
     preorder, validated), `values` (`(n,)`, the result modulo `modulus`) and
     `depths` (`(n,)`).
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"`n` must be a positive integer. Received: n={n!r}")
+    n = check_positive_int("n", n)
     depths = [depths] if isinstance(depths, int) else list(depths)
     if not depths or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in depths):
         raise ValueError(f"`depths` must be non-negative integers. Received: depths={depths!r}")

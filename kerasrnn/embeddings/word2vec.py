@@ -17,6 +17,7 @@ from gensim.models.callbacks import CallbackAny2Vec
 
 from kerasrnn.embeddings.tokenize import read_lines
 from kerasrnn.embeddings.tokenize import tokenize
+from kerasrnn.validation import check_positive_int
 
 #: gensim's Cython routines truncate longer sentences; longer lines are cut.
 MAX_SENTENCE_TOKENS = 10000
@@ -174,8 +175,7 @@ def train_word2vec(
         ("epochs", epochs),
         ("workers", workers),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+        check_positive_int(name, value)
     if sg not in (0, 1):
         raise ValueError(f"`sg` must be 1 (skip-gram) or 0 (CBOW). Received: sg={sg!r}")
     sentences = corpus_sentences(corpus, encoding=encoding)

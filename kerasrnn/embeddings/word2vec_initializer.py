@@ -8,6 +8,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasrnn.validation import check_int
+
 OOV_POLICIES = ("random", "zeros", "mean")
 
 
@@ -80,8 +82,8 @@ class Word2VecInitializer(keras.initializers.Initializer):
     ):
         if oov not in OOV_POLICIES:
             raise ValueError(f"`oov` must be one of {OOV_POLICIES}. Received: oov={oov!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        if seed is not None:
+            seed = check_int("seed", seed)
         self.keyed_vectors = keyed_vectors
         self.vocabulary = _check_vocabulary(vocabulary)
         self.oov = oov

@@ -112,7 +112,7 @@ BAD_INPUTS = [
     (["--text", "{tmp}/short.txt"], r"too short for `--sequence-length` 32: it has 14 characters"),
     (["--text", "{tmp}/short.txt", "--sequence-length", "-3"], r"`--sequence-length` must be a positive integer"),
     (["--units", "0"], r"`--units` must be a positive integer\. Received: --units=0"),
-    (["--temperature", "0"], r"`--temperature` must be .*> 0.*Received: --temperature=0\.0"),
+    (["--temperature", "0"], r"`--temperature` must be a positive number\. Received: --temperature=0\.0"),
     (["--temperature", "-1.5"], r"`--temperature` .*Received: --temperature=-1\.5"),
     (["--clip-norm", "-1"], r"`--clip-norm` must be .*Received: --clip-norm=-1\.0"),
     (["--clipnorm", "1"], None),  # the old spelling is gone: argparse's usage error

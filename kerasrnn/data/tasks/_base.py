@@ -13,12 +13,11 @@ longest in the batch:
 
 import numpy as np
 
+from kerasrnn.validation import check_positive_int
 
-def check_positive(name, value):
-    """Raises a clear `ValueError` unless `value` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={value!r}")
-    return int(value)
+
+#: The tasks' size checks: `kerasrnn.validation.check_positive_int`.
+check_positive = check_positive_int
 
 
 def check_range(low_name, low, high_name, high):
