@@ -171,9 +171,12 @@ def forecast_case(args, quick):
     import keras
 
     from kerasrnn.data import series
+    from kerasrnn.forecasting import forecaster_model
     from kerasrnn.pipelines import forecast
+    from kerasrnn.pipelines.config import resolve
 
-    budget = forecast.QUICK if quick else forecast.DEFAULTS
+    config = resolve(forecast.Config, {"quick": quick})  # the pipeline's budget
+    budget = {"epochs": config.epochs, "batch_size": config.batch_size, "units": config.units}
     values, _, info = series.load_dataset("co2")
     window, horizon = info["window"], info["horizon"]
     val_start, _ = series.check_length(len(values), window, horizon, 0.2, 0.1)
@@ -189,7 +192,7 @@ def forecast_case(args, quick):
     rates = time_stream(dataset, warmup=steps_per_epoch, chunk=steps_per_epoch, chunks=chunks)
 
     keras.utils.set_random_seed(0)
-    model = forecast.build_model(window, horizon, "lstm", budget["units"])
+    model = forecaster_model(window, horizon, "lstm", budget["units"])
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse", metrics=["mae"])
     batch = next(iter(dataset))
     steps = time_steps(model, batch, args.warmup_steps, args.steps)
