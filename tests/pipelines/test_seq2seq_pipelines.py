@@ -117,3 +117,14 @@ def test_bible_split_without_training_pairs_is_an_input_error():
     assert sorted(kept) == sorted(pairs)
     with pytest.raises(InputError, match="No training pairs are left.*--max-words 3"):
         split_pairs(pairs, max_words=3, test_size=2, train_size=None, seed=0)
+
+
+def test_bible_modernize_without_the_corpora_extra_exits_2_naming_it(tmp_path, monkeypatch, capsys):
+    from kerasrnn.pipelines.__main__ import main
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "sacrebleu" else find_spec(name, *args))
+    assert main(["bible-modernize", "--quick", "--output", str(tmp_path / "run")]) == 2
+    assert "needs the `sacrebleu` package: pip install 'kerasrnn[corpora]'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
