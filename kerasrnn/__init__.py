@@ -12,6 +12,9 @@ the subpackages available as attributes:
   search, string-to-string export;
 * `kerasrnn.embeddings`: gensim Word2Vec and `Word2VecInitializer`;
 * `kerasrnn.losses`, `kerasrnn.metrics`: e.g. the NTM's bits per sequence;
+* `kerasrnn.models`, `kerasrnn.forecasting`, `kerasrnn.text_classifier`,
+  `kerasrnn.seed_comparison`: model builders and evaluation for the tasks
+  the pipelines train (NTM, char LM, forecasting, sentiment, …);
 * `kerasrnn.data`, `kerasrnn.training`, `kerasrnn.export`, `kerasrnn.plots`,
   `kerasrnn.callbacks`, `kerasrnn.validation`: tf.data input, crash-safe
   training, SavedModel export, figures (imported on first use: they need
@@ -27,8 +30,9 @@ __version__ = "0.2.0"
 
 #: Subpackages imported on first attribute access.
 _SUBMODULES = (
-    "analysis", "callbacks", "data", "embeddings", "export", "layers", "losses", "memory", "metrics", "ops",
-    "pipelines", "plots", "seq2seq", "training", "validation",
+    "analysis", "callbacks", "data", "embeddings", "export", "forecasting", "layers", "losses", "memory",
+    "metrics", "models", "ops", "pipelines", "plots", "seed_comparison", "seq2seq", "text_classifier",
+    "training", "validation",
 )
 #: Subpackages that register Keras objects: imported by `import kerasrnn`.
 _REGISTERING = ("layers", "embeddings", "seq2seq")
