@@ -145,7 +145,7 @@ def kill_restart_and_reference(tmp_path, argv, epochs):
 def test_char_lm_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
     # A learning rate that overshoots, so early stopping (patience 1) has to
     # decide the same way after the restart.
-    argv = ["char-lm", "--quick", "--epochs", "6", "--patience", "1", "--learning-rate", "0.3", "--clipnorm", "0",
+    argv = ["char-lm", "--quick", "--epochs", "6", "--patience", "1", "--learning-rate", "0.3", "--clip-norm", "0",
             "--sample-length", "20", "--seed", "3"]
     reference, resumed, _ = kill_restart_and_reference(tmp_path, argv, epochs=6)
     expected = comparable(read_metrics(reference))
