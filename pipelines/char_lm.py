@@ -70,7 +70,8 @@ class Config(TrainingConfig):
                                 check=check_non_negative_int)
 
     def requirements(self):
-        return {"bible": "corpora"} if self.text is None and self.corpus == "kjv" else {}
+        needs = {"bible": "corpora"} if self.text is None and self.corpus == "kjv" else {}
+        return {**super().requirements(), **needs}
 
 
 def load_corpus(path=None, max_chars=None, corpus="lee"):

@@ -48,7 +48,7 @@ def existing_file(name, value):
                          f"({'a directory' if os.path.isdir(value) else 'no such file'})")
 
 
-def seed(name, value):
+def check_seed(name, value):
     """A seed NumPy, Python and TensorFlow all accept."""
     check_int(name, value, minimum=0, maximum=2**32 - 1)
 
@@ -72,7 +72,7 @@ class RunConfig:
     """Options of every pipeline."""
 
     output: typing.Optional[str] = option(None, "run directory (default: runs/NAME)", metavar="DIR")
-    seed: int = option(0, "random seed", check=seed)
+    seed: int = option(0, "random seed", check=check_seed)
     quick: bool = option(False, "tiny budget, for tests and smoke runs; explicit options override it")
 
     #: Values of `--strategy` this pipeline supports.
@@ -109,6 +109,9 @@ class TrainingConfig(RunConfig):
         if self.strategy not in self.STRATEGIES:
             supported = ", ".join(self.STRATEGIES)
             raise ArgumentError("--strategy", self.strategy, f"one of {supported} for this pipeline")
+
+    def requirements(self):
+        return {"tensorboard": None} if self.logdir else {}
 
     @property
     def jit(self):

@@ -88,7 +88,8 @@ class Config(TrainingConfig):
             self.window, self.horizon = self.window or 2 * self.period, self.horizon or self.period
 
     def requirements(self):
-        return {"statsmodels": "corpora"} if self.sarimax or self.csv is None else {}
+        needs = {"statsmodels": "corpora"} if self.sarimax or self.csv is None else {}
+        return {**super().requirements(), **needs}
 
 
 def _check_tf_config():

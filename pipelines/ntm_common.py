@@ -79,10 +79,6 @@ class NTMConfig(TrainingConfig):
         if self.learning_rate is None:
             self.learning_rate = LEARNING_RATES[self.optimizer]
 
-    def requirements(self):
-        return {"tensorboard": None} if self.logdir else {}
-
-
 def task_default(name, value, help=None):
     """`NTMConfig`'s field `name` with another default (same `--quick` value
     and checks; the same help unless `help` is given), for a task's `Config`."""

@@ -51,8 +51,6 @@ def main(argv=None):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return _error(f"unknown pipeline {name!r}; `{PROG} --list` lists them.{hint}")
     module = load(name)
-    if not hasattr(module, "Config"):
-        return _legacy_main(name, module, argv[1:])
     parser = make_parser(name, module)
     args = vars(parser.parse_args(argv[1:]))
     verbose = args.pop("verbose", False)
@@ -209,21 +207,3 @@ def _error(message):
     print(f"error: {message}", file=sys.stderr)
     return 2
 
-
-def _legacy_main(name, module, argv):
-    """Pipelines not yet declaring a `Config` (transitional)."""
-    from kerasrnn.pipelines.common import add_common_arguments
-    from kerasrnn.pipelines.common import finish_run
-    from kerasrnn.pipelines.common import prepare_run
-
-    parser = argparse.ArgumentParser(prog=f"{PROG} {name}", description=module.DESCRIPTION)
-    add_common_arguments(parser, default_output=f"runs/{name}")
-    module.add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        prepare_run(args, name)
-        metrics = module.run(args)
-    except (ValueError, FileNotFoundError) as error:
-        return _error(error)
-    finish_run(args, metrics)
-    return 0

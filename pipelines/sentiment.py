@@ -30,11 +30,11 @@ import os
 import typing
 
 from kerasrnn.pipelines.config import TrainingConfig
+from kerasrnn.pipelines.config import check_seed
 from kerasrnn.pipelines.config import each
 from kerasrnn.pipelines.config import existing_file
 from kerasrnn.pipelines.config import not_empty
 from kerasrnn.pipelines.config import option
-from kerasrnn.pipelines.config import seed
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_fraction
 from kerasrnn.validation import check_positive_int
@@ -47,7 +47,7 @@ VARIANTS = ("random", "frozen", "finetuned")
 
 def _seeds(name, values):
     not_empty(name, values)
-    each(seed)(name, values)
+    each(check_seed)(name, values)
     if len(set(values)) != len(values):
         raise ArgumentError(name, ",".join(map(str, values)), "distinct seeds")
 
@@ -172,7 +172,7 @@ def run(config):
     from kerasrnn import embeddings
     from kerasrnn import training
     from kerasrnn.embeddings.plots import plot_curves
-    from kerasrnn.pipelines.common import write_history
+    from kerasrnn.training import write_history
     from kerasrnn.seed_comparison import format_summary
     from kerasrnn.seed_comparison import summarize_variants
     from kerasrnn.text_classifier import bidirectional_classifier

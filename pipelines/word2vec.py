@@ -119,7 +119,7 @@ def run(config):
     from kerasrnn import embeddings
     from kerasrnn import training
     from kerasrnn.embeddings.plots import plot_projection
-    from kerasrnn.pipelines.common import write_history
+    from kerasrnn.training import write_history
     from kerasrnn.validation import InputError
 
     name, lines = load_corpus(config)

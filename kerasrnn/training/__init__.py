@@ -41,6 +41,7 @@ from kerasrnn.training.backup import METADATA
 from kerasrnn.training.backup import BackupError
 from kerasrnn.training.backup import backup_dir
 from kerasrnn.training.backup import read_history
+from kerasrnn.training.backup import write_history
 from kerasrnn.training.backup import remove_backup
 from kerasrnn.training.backup import resume_epoch
 from kerasrnn.training.backup import seed_states
@@ -79,6 +80,7 @@ __all__ = [
     "multi_worker_fixes",
     "progress_verbose",
     "read_history",
+    "write_history",
     "remove_backup",
     "resume_epoch",
     "seed_states",

@@ -174,3 +174,16 @@ def read_history(path, epochs=None):
     if epochs is not None:
         rows = [row for row in rows if int(row[0]) <= epochs]
     return {key: [float(row[i]) for row in rows] for i, key in enumerate(header) if key != "epoch"}
+
+
+def write_history(path, history):
+    """Writes `{column: [per-epoch values]}` (e.g. a Keras `History.history`)
+    as the CSV `read_history` reads: an `epoch` column from 1, then one
+    column per key."""
+    keys = list(history)
+    rows = len(history[keys[0]]) if keys else 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["epoch"] + keys)
+        for i in range(rows):
+            writer.writerow([i + 1] + [float(history[k][i]) for k in keys])
