@@ -70,3 +70,28 @@ def run_sequence(cell_fn, inputs, states, mask=None, go_backwards=False):
         states, prev = new, out
         outputs.append(out)
     return np.stack(outputs, axis=1), states
+
+
+def masked_softmax(scores, mask):
+    scores = np.where(mask, scores, -np.inf)
+    e = np.exp(scores - scores.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def additive_scores(q, value, query_kernel, memory_kernel, v, g=None, b=None):
+    """Bahdanau / Luong-concat scores of queries `(B, Tq, dq)` over `value`;
+    with `g` and `b`, weight normalization of `v` and a bias."""
+    hidden = (q @ query_kernel)[:, :, None, :] + (value @ memory_kernel)[:, None]
+    if g is not None:
+        v = g * v / np.linalg.norm(v)
+        hidden = hidden + b
+    return np.tanh(hidden) @ v
+
+
+def attention(scores, value, mask, single_query):
+    """(context, weights) of `(B, Tq, Tv)` scores; `single_query` drops the Tq axis."""
+    weights = masked_softmax(scores, mask[:, None, :])
+    context = weights @ value
+    if single_query:
+        return context[:, 0], weights[:, 0]
+    return context, weights

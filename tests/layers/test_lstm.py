@@ -1,56 +1,33 @@
-"""Cells against NumPy references, golden values, masks, step == sequence."""
+"""LSTMCell / LSTM: NumPy reference, golden values, masks, step == sequence,
+equivalence with keras.layers.LSTM (outputs, gradients, stateful,
+Bidirectional), peephole connections, the generic layer test."""
 
 import keras
 import numpy as np
 import pytest
 
 from kerasrnn import layers as L
+from tests import helpers
 from tests import numpy_reference as ref
 from tests.helpers import assert_close
+from tests.helpers import run_layer_test
 
-
-def _weights(cell):
-    names = [w.path.rsplit("/", 1)[-1] for w in cell.weights]
-    return dict(zip(names, [np.asarray(w) for w in cell.weights]))
+VARIANTS = [pytest.param({}, id="lstm"), pytest.param({"peephole": True}, id="lstm-peephole")]
 
 
 def _reference_fn(cell):
-    w = _weights(cell)
-    bias = w.get("bias")
-    if isinstance(cell, L.LSTMCell):
-        peepholes = None
-        if cell.peephole:
-            peepholes = [w[f"{g}_gate_peephole_weights"] for g in ("input", "forget", "output")]
-        return lambda x, s: ref.lstm_cell(x, s, w["kernel"], w["recurrent_kernel"], bias, peepholes)
-    if isinstance(cell, L.GRUCell):
-        return lambda x, s: ref.gru_cell(x, s, w["kernel"], w["recurrent_kernel"], bias, cell.reset_after)
-    return lambda x, s: ref.simple_rnn_cell(x, s, w["kernel"], w["recurrent_kernel"], bias)
+    w = helpers.cell_weights(cell)
+    peepholes = None
+    if cell.peephole:
+        peepholes = [w[f"{g}_gate_peephole_weights"] for g in ("input", "forget", "output")]
+    return lambda x, s: ref.lstm_cell(x, s, w["kernel"], w["recurrent_kernel"], w.get("bias"), peepholes)
 
 
-LAYERS = [
-    pytest.param(L.SimpleRNN, {}, id="simple_rnn"),
-    pytest.param(L.LSTM, {}, id="lstm"),
-    pytest.param(L.LSTM, {"peephole": True}, id="lstm-peephole"),
-    pytest.param(L.GRU, {}, id="gru"),
-    pytest.param(L.GRU, {"reset_after": False}, id="gru-reset-before"),
-]
-
-
-@pytest.mark.parametrize("layer_cls, kwargs", LAYERS)
+@pytest.mark.parametrize("kwargs", VARIANTS)
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("fast_path", [True, False])
-def test_layer_matches_numpy_reference_with_mask(layer_cls, kwargs, go_backwards, fast_path):
-    rng = np.random.RandomState(1)
-    x = rng.randn(3, 6, 4).astype("float32")
-    mask = np.array([[1, 1, 1, 1, 0, 0], [1] * 6, [0, 1, 1, 0, 1, 1]], bool)
-    layer = layer_cls(5, return_sequences=True, return_state=True, go_backwards=go_backwards,
-                      bias_initializer="random_normal", fast_path=fast_path, **kwargs)
-    outputs = layer(x, mask=mask)
-    states0 = [np.zeros((3, 5), "float32") for _ in layer.state_size]
-    expected, expected_states = ref.run_sequence(_reference_fn(layer.cell), x, states0, mask, go_backwards)
-    assert_close(outputs[0], expected)
-    for actual, want in zip(outputs[1:], expected_states):
-        assert_close(actual, want)
+def test_layer_matches_numpy_reference_with_mask(kwargs, go_backwards, fast_path):
+    helpers.check_matches_numpy_reference_with_mask(L.LSTM, kwargs, _reference_fn, go_backwards, fast_path)
 
 
 def test_peephole_lstm_golden_values():
@@ -77,53 +54,66 @@ def test_peephole_lstm_golden_values():
         "input_gate_peephole_weights", "forget_gate_peephole_weights", "output_gate_peephole_weights"]
 
 
-def test_gru_golden_values():
-    cell = L.GRUCell(1, kernel_initializer="ones", recurrent_initializer="ones", bias_initializer="zeros")
-    h, _ = cell(np.array([[1.0]], "float32"), [np.array([[0.5]], "float32")])
+def test_lstm_golden_values_without_peepholes():
+    # unit_forget_bias puts 1 in the forget gate's bias; zero states.
+    cell = L.LSTMCell(1, kernel_initializer="ones", recurrent_initializer="ones")
+    h, (h1, c1) = cell(np.array([[1.0]], "float32"), [np.zeros((1, 1), "float32")] * 2)
     s = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    z = r = s(1.5)
-    hh = np.tanh(1.0 + r * 0.5)
-    assert_close(h, [[z * 0.5 + (1 - z) * hh]])
+    c = s(1.0) * np.tanh(1.0)  # f * 0 + i * tanh(1)
+    assert_close(c1, [[c]])
+    assert_close(h1, [[s(1.0) * np.tanh(c)]])
+    assert_close(h, h1)
 
 
-@pytest.mark.parametrize("layer_cls, kwargs", LAYERS)
-def test_step_by_step_equals_whole_sequence(layer_cls, kwargs):
-    x = np.random.RandomState(2).randn(2, 4, 3).astype("float32")
-    layer = layer_cls(5, return_sequences=True, return_state=True, **kwargs)
-    outputs = layer(x)
-    cell = layer.cell
-    states = [np.zeros((2, 5), "float32") for _ in layer.state_size]
-    for t in range(4):
-        out, states = cell(x[:, t], states)
-        assert_close(out, outputs[0][:, t])
-    for a, b in zip(states, outputs[1:]):
-        assert_close(a, b)
+@pytest.mark.parametrize("kwargs", VARIANTS)
+def test_step_by_step_equals_whole_sequence(kwargs):
+    helpers.check_step_by_step_equals_whole_sequence(L.LSTM, kwargs)
 
 
-@pytest.mark.parametrize("layer_cls, kwargs", LAYERS)
-def test_padded_steps_leave_outputs_and_state_unchanged(layer_cls, kwargs):
-    rng = np.random.RandomState(3)
-    x = rng.randn(2, 3, 4).astype("float32")
-    padded = np.concatenate([x, rng.randn(2, 2, 4).astype("float32")], axis=1)
-    mask = np.array([[1, 1, 1, 0, 0]] * 2, bool)
-    layer = layer_cls(5, return_state=True, **kwargs)
-    short = layer(x)
-    long = layer(padded, mask=mask)
-    for a, b in zip(long, short):
-        assert_close(a, b)
+@pytest.mark.parametrize("kwargs", VARIANTS)
+def test_padded_steps_leave_outputs_and_state_unchanged(kwargs):
+    helpers.check_padded_steps_leave_outputs_and_state_unchanged(L.LSTM, kwargs)
 
 
-def test_irnn_defaults_follow_le_et_al():
-    layer = L.IRNN(4)
-    layer.build((None, 3, 2))
-    assert layer.cell.activation is keras.activations.relu
-    assert_close(layer.cell.recurrent_kernel, np.eye(4))
-    assert_close(layer.cell.bias, np.zeros(4))
-    assert float(np.std(np.asarray(layer.cell.kernel))) < 0.01
-    scaled = L.IRNN(3, recurrent_gain=0.01)
-    scaled.build((None, 3, 2))
-    assert_close(scaled.cell.recurrent_kernel, 0.01 * np.eye(3))
-    # With identity recurrence and zero inputs weights, a positive state is held.
-    held = L.IRNN(2, kernel_initializer="zeros", return_sequences=True)
-    out = held(np.zeros((1, 5, 1), "float32"), initial_state=[np.array([[1.0, 2.0]], "float32")])
-    assert_close(out[0, -1], [1.0, 2.0])
+@pytest.mark.parametrize("options, fast_path", helpers.equivalence_cases("lstm"))
+def test_same_outputs_as_keras(options, fast_path):
+    helpers.check_same_outputs_as_keras(L.LSTM, keras.layers.LSTM, options, fast_path)
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+@pytest.mark.parametrize("options", helpers.GRADIENT_OPTIONS, ids=range(len(helpers.GRADIENT_OPTIONS)))
+def test_same_gradients_as_keras(fast_path, options):
+    helpers.check_same_gradients_as_keras(L.LSTM, keras.layers.LSTM, fast_path, options, training=True)
+
+
+@pytest.mark.parametrize("options", [helpers.GRADIENT_OPTIONS[0], helpers.GRADIENT_OPTIONS[3]], ids=[0, 3])
+def test_inference_gradients_match_keras(options):
+    helpers.check_same_gradients_as_keras(L.LSTM, keras.layers.LSTM, True, options, training=False)
+
+
+def test_stateful_matches_keras_across_batches():
+    helpers.check_stateful_matches_keras_across_batches(L.LSTM, keras.layers.LSTM)
+
+
+def test_bidirectional_and_stacked_match_keras():
+    helpers.check_bidirectional_and_stacked_match_keras(L.LSTM, keras.layers.LSTM)
+
+
+def test_cell_in_keras_rnn_matches_keras_cell():
+    helpers.check_cell_in_keras_rnn_matches_keras_cell(L.LSTMCell, keras.layers.LSTMCell)
+
+
+def test_xla_training_gives_the_same_losses():
+    helpers.check_xla_training_gives_the_same_losses(L.LSTM)
+
+
+def test_layer_contract(tmp_path):
+    x = np.random.RandomState(0).randn(2, 3, 5).astype("float32")
+    run_layer_test(L.LSTM, {"units": 4, "peephole": True, "dropout": 0.1, "seed": 1}, x, (2, 4), tmp_path)
+
+
+def test_keras_config_loads_into_kerasrnn_layer():
+    # A Keras LSTM config is accepted as-is (drop-in replacement).
+    config = keras.layers.LSTM(5, return_sequences=True, dropout=0.1).get_config()
+    layer = L.LSTM.from_config(config)
+    assert layer.units == 5 and layer.return_sequences and layer.dropout == 0.1

@@ -1,9 +1,11 @@
+"""`kerasrnn.ops.scan`: against Python loops, dynamic lengths, gradients,
+reverse order, per-step buffers."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
 from keras import ops
 
-from kerasrnn.ops import rnn
 from kerasrnn.ops import scan
 
 
@@ -71,22 +73,6 @@ def test_scan_reverse_keeps_output_order(unroll):
 def test_scan_rejects_bad_unroll():
     with pytest.raises(ValueError, match="unroll"):
         scan(_cumulative, (np.zeros(2, "float32"), np.float32(0)), np.zeros((3, 2), "float32"), unroll=-1)
-
-
-def test_rnn_masked_steps_repeat_output_and_keep_state():
-    x = np.ones((2, 4, 1), "float32")
-    mask = np.array([[True, False, True, False], [False, True, True, True]])
-
-    def step(x_t, states):
-        h = states[0] + x_t
-        return h * 10.0, (h,)
-
-    last, outputs, (h,) = rnn(step, x, [np.zeros((2, 1), "float32")], mask=mask)
-    np.testing.assert_allclose(np.asarray(outputs)[..., 0], [[10, 10, 20, 20], [0, 10, 20, 30]])
-    np.testing.assert_allclose(np.asarray(h)[:, 0], [2, 3])
-    np.testing.assert_allclose(np.asarray(last)[:, 0], [20, 30])
-    _, zero_outputs, _ = rnn(step, x, [np.zeros((2, 1), "float32")], mask=mask, zero_output_for_mask=True)
-    np.testing.assert_allclose(np.asarray(zero_outputs)[..., 0], [[10, 0, 20, 0], [0, 10, 20, 30]])
 
 
 @pytest.mark.parametrize("unroll", [1, 3])
