@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg setup.py pyproject.toml $(CONS
 JOBS ?= 2
 RUN_DIR ?= runs/char-lm
 
-.PHONY: install run test test-suite test-install docs bench clean
+.PHONY: install run test test-install docs bench clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,13 +22,12 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/kerasrnn char-lm --output $(RUN_DIR)
 
-# The test suite, then the wheel installed beside the oldest and the newest
-# supported TensorFlow/Keras (layer tests at the oldest).
-test: test-suite test-install
-
-test-suite: $(STAMP)
+test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --durations=15 -q
 
+# The wheel of this checkout installed into fresh environments beside the
+# oldest (constraints/oldest.txt, with the layer tests) and the newest
+# (constraints/tested.txt) supported TensorFlow/Keras; CI runs it after `test`.
 test-install: $(STAMP)
 	$(PY) tests/install/check_wheel.py --envs oldest,tested --layer-tests oldest
 
