@@ -141,10 +141,15 @@ class DeepRNNCell(keras.layers.Layer, DropoutRNNCell):
             return [keras.layers.Dense(u, activation=self.mlp_activation, name=f"{name}_{i}") for i, u in enumerate(units)]
 
         self.input_mlp = mlp(self.input_units, "input_mlp")
-        self.transition_mlps = [
-            mlp(self.transition_units + (w,), f"transition_mlp_{l}") if self.transition_units else []
-            for l, w in enumerate(widths)
-        ]
+        # One flat list of every layer's transition MLP: Keras before 3.15
+        # does not save the weights of layers held in nested lists (a
+        # `.keras` round trip reinitialised them; checked on 3.8 to 3.14).
+        transitions = [mlp(self.transition_units + (w,), f"transition_mlp_{l}") if self.transition_units else []
+                       for l, w in enumerate(widths)]
+        self.transition_layers = [layer for block in transitions for layer in block]
+        self._transition_bounds = [0]
+        for block in transitions:
+            self._transition_bounds.append(self._transition_bounds[-1] + len(block))
         self.output_mlp = mlp(self.output_units, "output_mlp")
 
     def build(self, input_shape):
@@ -158,7 +163,7 @@ class DeepRNNCell(keras.layers.Layer, DropoutRNNCell):
             if not cell.built:
                 cell.build((None, in_width))
             w = cell.output_size
-            for layer in self.transition_mlps[l]:
+            for layer in self.transition_mlp(l):
                 layer.build((None, w))
                 w = layer.units
             below = cell.output_size
@@ -167,6 +172,10 @@ class DeepRNNCell(keras.layers.Layer, DropoutRNNCell):
             layer.build((None, w))
             w = layer.units
         self._input_widths = self._layer_input_widths(x_width)
+
+    def transition_mlp(self, l):
+        """The Dense layers of layer `l`'s deep transition (empty without one)."""
+        return self.transition_layers[self._transition_bounds[l]:self._transition_bounds[l + 1]]
 
     def _layer_input_widths(self, x_width):
         widths = [x_width]
@@ -189,9 +198,10 @@ class DeepRNNCell(keras.layers.Layer, DropoutRNNCell):
 
     def transition(self, l, output, states):
         """Deep transition of layer `l`; returns `(h, states)`."""
-        if not self.transition_mlps[l]:
+        mlp = self.transition_mlp(l)
+        if not mlp:
             return output, states
-        for layer in self.transition_mlps[l]:
+        for layer in mlp:
             output = layer(output)
         return output, [output] + list(states[1:])
 

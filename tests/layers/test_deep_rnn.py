@@ -56,7 +56,7 @@ def test_deep_transition_input_and_output_mlps_match_numpy():
     cell = layer.cell
     (Wi, bi), = [d.get_weights() for d in cell.input_mlp]
     W, U, b = cell.cells[0].get_weights()
-    (T1, c1), (T2, c2) = [d.get_weights() for d in cell.transition_mlps[0]]
+    (T1, c1), (T2, c2) = [d.get_weights() for d in cell.transition_mlp(0)]
     (Wo, bo), = [d.get_weights() for d in cell.output_mlp]
     relu = lambda v: np.maximum(v, 0)  # noqa: E731
     h = np.zeros((3, 3), "float32")
