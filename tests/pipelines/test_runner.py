@@ -213,3 +213,17 @@ def test_sigint_prints_one_line_and_exits_130(tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.startswith("interrupted after epoch ") and last.endswith("; run the same command to resume"), err
     assert "Traceback" not in err
+
+
+def test_one_spelling_per_option_across_pipelines():
+    old = {"clipnorm", "seq_length", "vector_size", "length", "no_sarimax", "no_copy", "no_replace_unknown",
+           "no_export", "unidirectional", "skip_no_attention"}
+    for name in PIPELINES:
+        names = {field.name for field in dataclasses.fields(load(name).Config)}
+        assert not names & old, (name, names & old)
+        # A fraction is a `*_fraction`; a count of examples a `*_size`.
+        for field in dataclasses.fields(load(name).Config):
+            if field.name.endswith("_fraction"):
+                assert field.type in (float, "float"), (name, field.name)
+            if field.name.endswith("_size") and field.name not in ("batch_size", "memory_size"):
+                assert field.type in (int, "int", typing.Optional[int], "typing.Optional[int]"), (name, field.name)
