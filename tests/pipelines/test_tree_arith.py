@@ -1,28 +1,18 @@
-"""tree-arith (--quick, in a subprocess) and vec2seq (--quick, in process):
+"""tree-arith and vec2seq (--quick, in process through the CLI's `main`):
 outputs, metrics, the resolved config.json, bad options."""
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from kerasrnn.pipelines.__main__ import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def test_tree_arith_quick_run_writes_table_plot_and_metrics(tmp_path):
     out = tmp_path / "run"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-m", "kerasrnn.pipelines", "tree-arith", "--quick", "--models", "tree-lstm,lstm", "--output", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=400, env=env,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert main(["tree-arith", "--quick", "--models", "tree-lstm,lstm", "--output", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_depths"] == [1, 2, 3, 4] and metrics["train_depths"] == [1, 2, 3]
     assert set(metrics["models"]) == {"tree-lstm", "lstm"}
