@@ -163,6 +163,10 @@ def execute(name, module, config):
         return _error(error)
     except KeyboardInterrupt:
         print(f"\n{interrupted_message(config.output)}", file=sys.stderr, flush=True)
+        # The one line is the whole report: what TensorFlow's native code logs
+        # while the interrupted process shuts down (unused TensorArrays of the
+        # aborted step) would bury it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
         return 130
     write_json(os.path.join(config.output, "metrics.json"), metrics)
     print(f"Done. Outputs are in {os.path.abspath(config.output)}")

