@@ -45,6 +45,14 @@ def _truncate(path, keep=0.5):
     path.write_bytes(data[: int(len(data) * keep)])
 
 
+def _damage(path, damage, garbage):
+    """Truncates `path`, replaces it by `garbage`, or empties it."""
+    if damage == "truncated":
+        _truncate(path)
+    else:
+        path.write_bytes(garbage if damage == "garbage" else b"")
+
+
 def _assert_backup_error(output, backup, problem):
     with pytest.raises(training.BackupError) as info:
         _fit(output)
@@ -58,12 +66,7 @@ def _assert_backup_error(output, backup, problem):
 def test_bad_best_weights_npz(crashed, damage):
     output, backup = crashed
     path = backup / "best-epoch-2.npz"
-    if damage == "truncated":
-        _truncate(path)
-    elif damage == "garbage":
-        path.write_bytes(b"not a zip file at all" * 10)
-    else:
-        path.write_bytes(b"")
+    _damage(path, damage, garbage=b"not a zip file at all" * 10)
     _assert_backup_error(output, backup, "the best epoch's weights (best-epoch-2.npz) cannot be read")
 
 
@@ -77,12 +80,7 @@ def test_missing_best_weights_npz(crashed):
 def test_bad_weights_h5(crashed, damage):
     output, backup = crashed
     path = backup / "epoch-3.weights.h5"
-    if damage == "truncated":
-        _truncate(path)
-    elif damage == "garbage":
-        path.write_bytes(os.urandom(4096))
-    else:
-        path.write_bytes(b"")
+    _damage(path, damage, garbage=os.urandom(4096))
     _assert_backup_error(output, backup, "is corrupt or from another model: epoch-3.weights.h5 cannot be loaded")
 
 
