@@ -111,7 +111,7 @@ class TrainingConfig(RunConfig):
             raise ArgumentError("--strategy", self.strategy, f"one of {supported} for this pipeline")
 
     def requirements(self):
-        return {"tensorboard": None} if self.logdir else {}
+        return {"tensorboard": "tensorboard"} if self.logdir else {}
 
     @property
     def jit(self):
