@@ -56,6 +56,28 @@ def gru_cell(x, states, kernel, recurrent_kernel, bias, reset_after=True):
     return h, [h]
 
 
+def layer_norm(x, gamma, beta, epsilon):
+    mean = x.mean(-1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + epsilon) * gamma + beta
+
+
+def layer_norm_lstm_cell(x, states, kernel, recurrent_kernel, bias, norms, epsilon=1e-3):
+    """The LSTM of Ba et al. (2016) as tfa.rnn.LayerNormLSTMCell computes it:
+    `norms` maps "kernel_norm", "recurrent_norm", "state_norm" to (gamma, beta);
+    the normalized cell state is the state carried."""
+    h, c = states
+    z = layer_norm(x @ kernel, *norms["kernel_norm"], epsilon)
+    z = z + layer_norm(h @ recurrent_kernel, *norms["recurrent_norm"], epsilon)
+    if bias is not None:
+        z = z + bias
+    zi, zf, zc, zo = np.split(z, 4, axis=-1)
+    c = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zc)
+    c = layer_norm(c, *norms["state_norm"], epsilon)
+    h = sigmoid(zo) * np.tanh(c)
+    return h, [h, c]
+
+
 def run_sequence(cell_fn, inputs, states, mask=None, go_backwards=False):
     """Keras semantics: masked steps keep states and repeat the last output."""
     batch, steps = inputs.shape[:2]

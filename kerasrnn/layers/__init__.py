@@ -8,6 +8,8 @@ from kerasrnn.layers.feedback import OutputFeedbackCell
 from kerasrnn.layers.feedback import OutputFeedbackRNN
 from kerasrnn.layers.gru import GRU
 from kerasrnn.layers.gru import GRUCell
+from kerasrnn.layers.layer_norm_lstm import LayerNormLSTM
+from kerasrnn.layers.layer_norm_lstm import LayerNormLSTMCell
 from kerasrnn.layers.lstm import LSTM
 from kerasrnn.layers.lstm import LSTMCell
 from kerasrnn.layers.luong_attention import LuongAttention
@@ -36,6 +38,8 @@ __all__ = [
     "IRNN",
     "LSTM",
     "LSTMCell",
+    "LayerNormLSTM",
+    "LayerNormLSTMCell",
     "LuongAttention",
     "NTMCell",
     "OutputFeedbackCell",

@@ -1,4 +1,4 @@
-"""One name per recurrent architecture: `"lstm"`, `"gru"`, `"simple_rnn"`.
+"""One name per recurrent architecture: `"lstm"`, `"gru"`, `"simple_rnn"`, `"lnlstm"`.
 
 Pipelines, benchmarks and models that take a cell by name (a command-line
 `--cell`, a `cell=` argument) look the class up here:
@@ -13,6 +13,8 @@ import types
 
 from kerasrnn.layers.gru import GRU
 from kerasrnn.layers.gru import GRUCell
+from kerasrnn.layers.layer_norm_lstm import LayerNormLSTM
+from kerasrnn.layers.layer_norm_lstm import LayerNormLSTMCell
 from kerasrnn.layers.lstm import LSTM
 from kerasrnn.layers.lstm import LSTMCell
 from kerasrnn.layers.simple_rnn import SimpleRNN
@@ -22,13 +24,17 @@ from kerasrnn.validation import ArgumentError
 __all__ = ["CELLS", "CELL_NAMES", "RECURRENT_LAYERS", "get_cell", "get_recurrent_layer"]
 
 #: The registered names, in the order they are listed to users.
-CELL_NAMES = ("lstm", "gru", "simple_rnn")
+CELL_NAMES = ("lstm", "gru", "simple_rnn", "lnlstm")
 
 #: Name -> sequence layer class (read-only).
-RECURRENT_LAYERS = types.MappingProxyType({"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN})
+RECURRENT_LAYERS = types.MappingProxyType(
+    {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN, "lnlstm": LayerNormLSTM}
+)
 
 #: Name -> cell class (read-only), for `keras.layers.RNN` or a decoder's step.
-CELLS = types.MappingProxyType({"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell})
+CELLS = types.MappingProxyType(
+    {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell, "lnlstm": LayerNormLSTMCell}
+)
 
 
 def _lookup(registry, name, argument):

@@ -7,9 +7,11 @@ import kerasrnn.layers as L
 
 
 def test_names_map_to_layers_and_cells():
-    assert L.CELL_NAMES == ("lstm", "gru", "simple_rnn")
-    assert dict(L.RECURRENT_LAYERS) == {"lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN}
-    assert dict(L.CELLS) == {"lstm": L.LSTMCell, "gru": L.GRUCell, "simple_rnn": L.SimpleRNNCell}
+    assert L.CELL_NAMES == ("lstm", "gru", "simple_rnn", "lnlstm")
+    assert dict(L.RECURRENT_LAYERS) == {
+        "lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN, "lnlstm": L.LayerNormLSTM}
+    assert dict(L.CELLS) == {
+        "lstm": L.LSTMCell, "gru": L.GRUCell, "simple_rnn": L.SimpleRNNCell, "lnlstm": L.LayerNormLSTMCell}
     for name in L.CELL_NAMES:
         layer_class, cell_class = L.get_recurrent_layer(name), L.get_cell(name)
         assert layer_class.cell_class is cell_class
@@ -24,7 +26,7 @@ def test_unknown_name_lists_the_choices(get, bad):
     with pytest.raises(ValueError) as info:
         get(bad)
     assert str(info.value) == (
-        f"`name` must be one of 'lstm', 'gru', 'simple_rnn'. Received: name={bad!r}"
+        f"`name` must be one of 'lstm', 'gru', 'simple_rnn', 'lnlstm'. Received: name={bad!r}"
     )
 
 
