@@ -78,6 +78,19 @@ def layer_norm_lstm_cell(x, states, kernel, recurrent_kernel, bias, norms, epsil
     return h, [h, c]
 
 
+def zoneout_inference(cell_fn, rates):
+    """Zoneout at inference (Krueger et al. 2016) around a reference step:
+    each state is (1 - p) new + p old; the output is the zoned-out first state
+    when the cell outputs its first state."""
+
+    def step(x, states):
+        out, new = cell_fn(x, states)
+        zoned = [(1 - p) * n + p * s for n, s, p in zip(new, states, rates)]
+        return (zoned[0] if out is new[0] else out), zoned
+
+    return step
+
+
 def run_sequence(cell_fn, inputs, states, mask=None, go_backwards=False):
     """Keras semantics: masked steps keep states and repeat the last output."""
     batch, steps = inputs.shape[:2]

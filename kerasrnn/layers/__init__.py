@@ -25,6 +25,7 @@ from kerasrnn.layers.simple_rnn import SimpleRNN
 from kerasrnn.layers.simple_rnn import SimpleRNNCell
 from kerasrnn.layers.tree_rnn import TreeLSTM
 from kerasrnn.layers.tree_rnn import TreeRNN
+from kerasrnn.layers.zoneout import ZoneoutCell
 
 __all__ = [
     "CELLS",
@@ -50,6 +51,7 @@ __all__ = [
     "SimpleRNNCell",
     "TreeLSTM",
     "TreeRNN",
+    "ZoneoutCell",
     "get_cell",
     "get_recurrent_layer",
 ]

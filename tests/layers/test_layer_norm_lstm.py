@@ -57,11 +57,8 @@ def test_golden_values():
     assert_close(h, h1)
 
 
-def test_step_by_step_equals_whole_sequence():
+def test_step_by_step_equals_whole_sequence_and_padded_steps_change_nothing():
     helpers.check_step_by_step_equals_whole_sequence(L.LayerNormLSTM, RANDOM_NORMS)
-
-
-def test_padded_steps_leave_outputs_and_state_unchanged():
     helpers.check_padded_steps_leave_outputs_and_state_unchanged(L.LayerNormLSTM, RANDOM_NORMS)
 
 
@@ -121,7 +118,7 @@ def test_xla_call_equals_eager_with_mask():
         assert_close(a, b)
 
 
-def test_weights_in_the_tensorflow_addons_order():
+def test_weights_in_the_tensorflow_addons_order_and_registry_name():
     cell = L.LayerNormLSTMCell(3)
     cell.build((None, 5))
     assert [w.path.rsplit("/", 1)[-1] for w in cell.weights] == [
@@ -134,6 +131,9 @@ def test_weights_in_the_tensorflow_addons_order():
     assert_close(cell.bias, np.repeat([0.0, 1.0, 0.0, 0.0], 3))
     assert_close(cell.state_norm_gamma, np.ones(3))
     assert_close(cell.kernel_norm_beta, np.zeros(12))
+    # Registered for `--cell lnlstm`.
+    assert L.get_recurrent_layer("lnlstm") is L.LayerNormLSTM
+    assert L.get_cell("lnlstm") is L.LayerNormLSTMCell
 
 
 def test_cell_in_keras_rnn_and_bidirectional_equal_the_layer():
@@ -156,8 +156,3 @@ def test_bad_arguments_name_the_argument_and_value():
         with pytest.raises(ArgumentError, match=rf"`{argument}` must be .*Received: {argument}={value!r}"):
             L.LayerNormLSTMCell(**{"units": 3, argument: value})
 
-
-def test_registered_as_lnlstm():
-    assert L.get_recurrent_layer("lnlstm") is L.LayerNormLSTM
-    assert L.get_cell("lnlstm") is L.LayerNormLSTMCell
-    assert "lnlstm" in L.CELL_NAMES
