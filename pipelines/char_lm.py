@@ -48,7 +48,7 @@ class Config(TrainingConfig):
                          "Version (needs pip install 'kerasrnn[corpora]')", choices=("lee", "kjv"))
     max_chars: typing.Optional[int] = option(None, "keep only the text's first characters (default: all)",
                                              quick=6000, check=check_positive_int)
-    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru", "simple_rnn"))
+    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru", "simple_rnn", "lnlstm"))
     units: int = option(256, "recurrent units", quick=32, check=check_positive_int)
     embedding_dim: int = option(64, "character embedding size", quick=16, check=check_positive_int)
     sequence_length: int = option(100, "characters per training window", quick=32, check=check_positive_int)

@@ -20,7 +20,8 @@ class Seq2SeqConfig(TrainingConfig):
     units: int = option(64, "encoder units per direction (the decoder gets the encoder memory's width)",
                         check=check_positive_int)
     embedding_dim: int = option(32, "token embedding size", check=check_positive_int)
-    cell: str = option("lstm", "recurrent cell of encoder and decoder", choices=("lstm", "gru", "simple_rnn"))
+    cell: str = option("lstm", "recurrent cell of encoder and decoder",
+                       choices=("lstm", "gru", "simple_rnn", "lnlstm"))
     attention: str = option("luong", "attention of the attention model", choices=("bahdanau", "luong"))
     bidirectional: bool = option(True, "read the source in both directions; on by default")
     # bible-modernize without copying: 2e-3 left a 64-unit model stuck at the

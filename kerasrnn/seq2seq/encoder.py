@@ -24,7 +24,8 @@ class Encoder(keras.layers.Layer):
         num_layers: Number of stacked recurrent layers.
         bidirectional: Whether each layer reads the source in both directions
             (outputs concatenated, so the memory has `2 * units` features).
-        cell: `"lstm"`, `"gru"` or `"simple_rnn"`: the kerasrnn layer used.
+        cell: A name of `kerasrnn.layers.CELL_NAMES` (`"lstm"`, `"gru"`, ...): the
+            kerasrnn layer used.
         dropout: Dropout rate between layers (training only).
 
     Call arguments:
@@ -69,7 +70,9 @@ class Encoder(keras.layers.Layer):
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
             self.rnn_layers.append(layer)
         self.dropout_layer = keras.layers.Dropout(self.dropout)
-        states = 2 if cell == "lstm" else 1
+        first = self.rnn_layers[0]
+        state_size = (first.forward_layer if bidirectional else first).state_size
+        states = len(state_size) if isinstance(state_size, (list, tuple)) else 1
         directions = 2 if bidirectional else 1
         self.memory_dim = units * directions
         self.summary_dim = units * directions * states

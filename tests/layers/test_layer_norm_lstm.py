@@ -131,9 +131,15 @@ def test_weights_in_the_tensorflow_addons_order_and_registry_name():
     assert_close(cell.bias, np.repeat([0.0, 1.0, 0.0, 0.0], 3))
     assert_close(cell.state_norm_gamma, np.ones(3))
     assert_close(cell.kernel_norm_beta, np.zeros(12))
-    # Registered for `--cell lnlstm`.
+    # Registered for `--cell lnlstm`; a seq2seq encoder's summary holds both
+    # states of both directions.
     assert L.get_recurrent_layer("lnlstm") is L.LayerNormLSTM
     assert L.get_cell("lnlstm") is L.LayerNormLSTMCell
+    from kerasrnn.seq2seq import Encoder
+
+    encoder = Encoder(8, 4, 3, bidirectional=True, cell="lnlstm")
+    assert encoder.summary_dim == 12
+    assert tuple(encoder(np.array([[4, 5, 0]]))[2].shape) == (1, 12)
 
 
 def test_cell_in_keras_rnn_and_bidirectional_equal_the_layer():

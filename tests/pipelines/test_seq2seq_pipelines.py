@@ -97,7 +97,7 @@ def test_bible_modernize_quick(options, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["dates", "--quick", "--beam-width", "0"], "`--beam-width` must be a positive integer"),
     (["dates", "--attention", "none"], "`--attention` must be one of bahdanau, luong"),
-    (["dates", "--cell", "rnn"], "`--cell` must be one of lstm, gru, simple_rnn"),
+    (["dates", "--cell", "rnn"], "`--cell` must be one of lstm, gru, simple_rnn, lnlstm"),
     (["dates", "--length-penalty", "-1"], "`--length-penalty` must be a non-negative number"),
     (["dates", "--strategy", "mirrored"], "`--strategy` must be one of none"),
     (["bible-modernize", "--quick", "--max-words", "0"], "`--max-words` must be a positive integer"),
