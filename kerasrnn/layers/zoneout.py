@@ -6,6 +6,7 @@ from keras import tree
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.validation import ArgumentError
+from kerasrnn.validation import check_int
 from kerasrnn.validation import check_rate
 
 __all__ = ["ZoneoutCell", "zoneout"]
@@ -95,7 +96,7 @@ class ZoneoutCell(keras.layers.Layer, DropoutRNNCell):
         count = len(_sizes(cell.state_size))
         self.rates = _check_rates(rate, count)
         self.rate = list(self.rates) if isinstance(rate, (list, tuple)) else self.rates[0]
-        self.seed = seed
+        self.seed = None if seed is None else check_int("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     @property

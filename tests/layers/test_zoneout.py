@@ -186,5 +186,7 @@ def test_bad_arguments_name_the_argument_and_value():
             L.ZoneoutCell(L.LSTMCell(3), rate=rate)
     with pytest.raises(ArgumentError, match=r"Received: rate=\[0.1, 0.2\]"):
         L.ZoneoutCell(L.GRUCell(3), rate=[0.1, 0.2])
+    with pytest.raises(ArgumentError, match=r"`seed` must be an integer\. Received: seed=1\.5"):
+        L.ZoneoutCell(L.GRUCell(3), rate=0.1, seed=1.5)
     with pytest.raises(ArgumentError, match=r"`cell` must be an RNN cell .*Received: cell=<Dense"):
         L.ZoneoutCell(keras.layers.Dense(3), rate=0.1)
