@@ -8,17 +8,29 @@ from kerasrnn.layers.feedback import OutputFeedbackCell
 from kerasrnn.layers.feedback import OutputFeedbackRNN
 from kerasrnn.layers.gru import GRU
 from kerasrnn.layers.gru import GRUCell
+from kerasrnn.layers.hawk_block import HawkBlock
+from kerasrnn.layers.hawk_block import HawkBlockCell
 from kerasrnn.layers.layer_norm_lstm import LayerNormLSTM
 from kerasrnn.layers.layer_norm_lstm import LayerNormLSTMCell
+from kerasrnn.layers.linear_recurrence import LinearRecurrentCell
+from kerasrnn.layers.linear_recurrence import LinearRecurrentLayer
+from kerasrnn.layers.lru import LRU
+from kerasrnn.layers.lru import LRUCell
 from kerasrnn.layers.lstm import LSTM
 from kerasrnn.layers.lstm import LSTMCell
 from kerasrnn.layers.luong_attention import LuongAttention
+from kerasrnn.layers.min_rnn import MinGRU
+from kerasrnn.layers.min_rnn import MinGRUCell
+from kerasrnn.layers.min_rnn import MinLSTM
+from kerasrnn.layers.min_rnn import MinLSTMCell
 from kerasrnn.layers.ntm_cell import NTMCell
 from kerasrnn.layers.registry import CELL_NAMES
 from kerasrnn.layers.registry import CELLS
 from kerasrnn.layers.registry import RECURRENT_LAYERS
 from kerasrnn.layers.registry import get_cell
 from kerasrnn.layers.registry import get_recurrent_layer
+from kerasrnn.layers.rglru import RGLRU
+from kerasrnn.layers.rglru import RGLRUCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.simple_rnn import IRNN
 from kerasrnn.layers.simple_rnn import SimpleRNN
@@ -36,15 +48,27 @@ __all__ = [
     "DeepRNNCell",
     "GRU",
     "GRUCell",
+    "HawkBlock",
+    "HawkBlockCell",
     "IRNN",
+    "LRU",
+    "LRUCell",
     "LSTM",
     "LSTMCell",
     "LayerNormLSTM",
     "LayerNormLSTMCell",
+    "LinearRecurrentCell",
+    "LinearRecurrentLayer",
     "LuongAttention",
+    "MinGRU",
+    "MinGRUCell",
+    "MinLSTM",
+    "MinLSTMCell",
     "NTMCell",
     "OutputFeedbackCell",
     "OutputFeedbackRNN",
+    "RGLRU",
+    "RGLRUCell",
     "RecurrentCell",
     "RecurrentLayer",
     "SimpleRNN",

@@ -46,9 +46,10 @@ def linear_scan(a, b, initial_state=None, mask=None, axis=1, reverse=False):
         b: Inputs of the recurrence, e.g. `(batch, timesteps, units)`.
         initial_state: Optional `h_{-1}`: the shape of `b` without `axis`
             (default zeros).
-        mask: Optional boolean tensor whose shape is that of `b` up to and
-            including `axis` (e.g. `(batch, timesteps)`). A masked step keeps
-            the state: `a_t = 1`, `b_t = 0`.
+        mask: Optional boolean tensor whose shape is a leading part of the
+            shape of `b` that includes `axis` (e.g. `(batch, timesteps)`, or
+            `(timesteps, batch)` with `axis=0`). A masked step keeps the
+            state: `a_t = 1`, `b_t = 0`.
         axis: The time axis of `b` (default 1).
         reverse: Run the recurrence from the last step to the first
             (`h_t = a_t ⊙ h_{t+1} + b_t`); the states keep the order of `b`.
@@ -200,16 +201,17 @@ def _to_time_major(elems, mask, h0, axis, reverse, shape):
     time_mask = None
     if mask is not None:
         mask = ops.convert_to_tensor(mask)
-        expected = tuple(shape[: axis + 1])
         mshape = tuple(mask.shape)
-        if len(mshape) != axis + 1 or any(
+        expected = tuple(shape[: max(len(mshape), axis + 1)])
+        if not axis < len(mshape) <= rank or any(
             m is not None and e is not None and m != e for m, e in zip(mshape, expected)
         ):
             raise ArgumentError(
-                "mask.shape", mshape, f"the shape of the inputs up to the time axis, {expected}"
+                "mask.shape", mshape,
+                f"a leading part of the inputs' shape {tuple(shape)} that includes the time axis {axis}",
             )
         mask = ops.cast(mask, "bool")
-        mask = ops.reshape(mask, tuple(ops.shape(mask)) + (1,) * (rank - axis - 1))
+        mask = ops.reshape(mask, tuple(ops.shape(mask)) + (1,) * (rank - len(mshape)))
         mask = ops.logical_and(mask, ops.ones(ops.shape(elems[-1]), "bool"))
     moved = [ops.moveaxis(e, axis, 0) if axis else e for e in elems]
     length = moved[0].shape[0]

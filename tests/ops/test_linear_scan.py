@@ -149,7 +149,7 @@ def test_time_axis_and_broadcast_coefficients():
 
 def test_bad_arguments_name_argument_and_value():
     b = np.zeros((2, 5, 3), "float32")
-    with pytest.raises(ArgumentError, match=r"`mask.shape` must be .*\(2, 5\).*Received: mask.shape=\(2, 4\)"):
+    with pytest.raises(ArgumentError, match=r"`mask.shape` must be .*\(2, 5, 3\).*Received: mask.shape=\(2, 4\)"):
         linear_scan(b, b, mask=np.ones((2, 4), bool))
     with pytest.raises(ArgumentError, match=r"`axis` must be an integer in \[-3, 2\].*Received: axis=3"):
         linear_scan(b, b, axis=3)
