@@ -27,6 +27,7 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_choice
+from kerasrnn.validation import check_int
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_rate
 
@@ -65,6 +66,9 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
     """
 
     gates = 1
+    #: Whether the seed generator is created before the initializers (as
+    #: Keras's `SimpleRNNCell` does) or after them (`LSTMCell`, `GRUCell`).
+    _seed_generator_first = False
     #: Names of constructor arguments holding activations / initializers /
     #: regularizers / constraints, serialized in `get_config`.
     _activation_args = ("activation",)
@@ -91,6 +95,15 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
         self.units = check_positive_int("units", units)
+        # Keras's SeedGenerator takes only Python integers.
+        self.seed = None if seed is None else check_int("seed", seed)
+        # Initializers and seed generators created without a seed each draw
+        # one from Python's global `random` on construction; they are created
+        # in the order Keras's own cell creates them, so that under one
+        # `keras.utils.set_random_seed` a model built with this cell starts
+        # from the same weights as one built with Keras's.
+        if self._seed_generator_first:
+            self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
         self.activation = get_activation(activation, "activation")
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -104,15 +117,16 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = check_rate("dropout", dropout)
         self.recurrent_dropout = check_rate("recurrent_dropout", recurrent_dropout)
-        implementation = check_choice("implementation", implementation, (1, 2))
+        # 0 is the legacy value Keras still accepts; it computes as 2 does.
+        implementation = check_choice("implementation", implementation, (0, 1, 2))
         # Keras switches to per-gate dropout masks (implementation 1) when
         # recurrent dropout is on; the same masks are drawn here, in the same
         # order, so that equal seeds give equal numbers.
-        self.implementation = 1 if self.recurrent_dropout else implementation
+        self.implementation = 1 if self.recurrent_dropout else int(implementation)
         if self.implementation == 1 and self.gates > 1:
             self.dropout_mask_count = self.gates
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        if not self._seed_generator_first:
+            self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
         self.state_size = [self.units] * len(self.state_names)
         self.output_size = self.units
 

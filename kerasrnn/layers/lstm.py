@@ -1,5 +1,7 @@
 """Long short-term memory: `LSTMCell` and `LSTM`, with optional peepholes."""
 
+import random
+
 import keras
 from keras import activations
 from keras import initializers
@@ -119,7 +121,17 @@ class LSTMCell(RecurrentCell):
         self.recurrent_activation = get_activation(recurrent_activation, "recurrent_activation")
         self.unit_forget_bias = bool(unit_forget_bias)
         self.peephole = bool(peephole)
-        self.peephole_initializer = initializers.get(peephole_initializer)
+        if self.peephole:
+            self.peephole_initializer = initializers.get(peephole_initializer)
+        else:
+            # No peephole weights will be drawn, so resolving the initializer
+            # must not take a seed from Python's global `random` either (an
+            # unseeded Keras initializer does on construction): every weight
+            # created after this layer then gets the value it gets after
+            # Keras's LSTM under the same `keras.utils.set_random_seed`.
+            state = random.getstate()
+            self.peephole_initializer = initializers.get(peephole_initializer)
+            random.setstate(state)
 
     def make_bias_initializer(self):
         if not self.unit_forget_bias:

@@ -94,13 +94,39 @@ class RecurrentLayer(keras.layers.RNN):
         params.add("implementation")
         return params
 
+    @classmethod
+    def _forwarded_names(cls):
+        return cls._cell_params() | {"units"}
+
     def __getattr__(self, name):
+        # Only called when normal lookup fails. The torch backend's layers are
+        # `torch.nn.Module`s, whose `__getattr__` finds sub-modules (the cell)
+        # in `_modules` rather than in `__dict__`: ask it first.
+        parent = getattr(super(), "__getattr__", None)
+        if parent is not None:
+            try:
+                return parent(name)
+            except AttributeError:
+                pass
         # Cell arguments read as layer attributes (layer.units, layer.dropout...).
-        if not name.startswith("_") and name in type(self)._cell_params() | {"units"}:
-            cell = self.__dict__.get("cell")
+        if not name.startswith("_") and name in type(self)._forwarded_names():
+            try:
+                cell = self.cell  # `cell` is not forwarded: no recursion
+            except AttributeError:
+                cell = None
             if cell is not None:
                 return getattr(cell, name)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self):
+        # Keras's own layers list these (as properties); its serialization
+        # test compares `dir()` before and after a round trip.
+        names = set(super().__dir__())
+        try:
+            cell = self.cell
+        except AttributeError:
+            return sorted(names)
+        return sorted(names | {n for n in type(self)._forwarded_names() if hasattr(cell, n)})
 
     def build(self, sequences_shape, initial_state_shape=None):
         _check_rank3(sequences_shape)
@@ -178,9 +204,10 @@ class RecurrentLayer(keras.layers.RNN):
                 # ways (a concatenated backward product was slower there).
                 concat_matmul=xla and not training,
                 concat_backward=xla,
-                # Inference: the forward loop alone, saving nothing for a
-                # backward pass.
-                save_for_backward=training,
+                # Inference, or a training call no gradient can be taken of
+                # (eager, no tape recording): the forward loop alone, saving
+                # nothing for a backward pass.
+                save_for_backward=training and _gradient_may_be_taken(),
             )
             if loop_dtype != dtype:
                 outputs = ops.cast(outputs, dtype)
@@ -251,6 +278,23 @@ class RecurrentLayer(keras.layers.RNN):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _gradient_may_be_taken():
+    """Whether a gradient of what is computed now may be taken: always while
+    tracing; in eager TensorFlow only under a recording `GradientTape`; in
+    PyTorch only with grad mode on."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+        from tensorflow.python.eager import record
+
+        return not tf.executing_eagerly() or record.could_possibly_record()
+    if backend == "torch":
+        import torch
+
+        return torch.is_grad_enabled()
+    return True
 
 
 def _check_rank3(shape):

@@ -54,6 +54,8 @@ class SimpleRNNCell(RecurrentCell):
         Elman, "Finding structure in time", Cognitive Science, 1990.
     """
 
+    _seed_generator_first = True
+
     def fused_kernel(self, recurrent_mask=None):
         if recurrent_mask is None and self.activation is activations.tanh:
             return SimpleRNNKernel()

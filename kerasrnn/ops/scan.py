@@ -199,6 +199,12 @@ def _tf_scan(f, init, xs, unroll, reverse, differentiable, stack=None):
     ys_flat = []
     for k, ta in enumerate(y_arrays):
         if stack is not None and not stack[k]:
+            # Its reader may never come (the backward pass of a gradient
+            # nobody takes); unread, TensorFlow would log "Object was never
+            # used" when the buffer is collected.
+            mark_used = getattr(ta, "mark_used", None)
+            if mark_used is not None:
+                mark_used()
             ys_flat.append(ta)
             continue
         stacked = ta.stack()

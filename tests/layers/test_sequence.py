@@ -6,16 +6,20 @@ Per-layer checks of masks, states, return_sequences/return_state, stateful,
 go_backwards and unroll against Keras are in test_lstm.py, test_gru.py and
 test_simple_rnn.py (shared helpers in tests/helpers.py)."""
 
+import json
 import os
+import random
 
 import keras
 import numpy as np
 import pytest
 
 from kerasrnn import layers as L
+from kerasrnn.validation import ArgumentError
 from tests.helpers import assert_close
 from tests.helpers import load_saved_model_without_kerasrnn
 from tests.helpers import run_layer_test
+from tests.helpers import run_python
 
 
 def test_return_state_contract(tmp_path):
@@ -133,3 +137,101 @@ def test_bad_call_inputs():
         L.LSTM(3)(x, initial_state=[np.zeros((2, 3), "float32")])
     with pytest.raises(ValueError, match=r"shape \(batch, 3\)"):
         L.SimpleRNN(3)(x, initial_state=[np.zeros((2, 4), "float32")])
+
+
+@pytest.mark.parametrize("ours_cls, keras_cls", [
+    (L.LSTM, keras.layers.LSTM), (L.GRU, keras.layers.GRU), (L.SimpleRNN, keras.layers.SimpleRNN),
+], ids=["lstm", "gru", "simple_rnn"])
+def test_same_seed_gives_the_keras_models_initial_weights(ours_cls, keras_cls):
+    # Every weight of the model, those of layers created after the recurrent
+    # ones included, and the next draw of Python's `random` (what the seeds
+    # of later unseeded initializers come from).
+    def build(cls):
+        keras.utils.set_random_seed(7)
+        model = keras.Sequential([
+            keras.Input((3, 5)),
+            keras.layers.Bidirectional(cls(4, return_sequences=True)),
+            cls(3, dropout=0.1),
+            keras.layers.Dense(2),
+        ])
+        return [w.numpy() for w in model.weights], random.random()
+
+    (theirs, their_draw), (ours, our_draw) = build(keras_cls), build(ours_cls)
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+    assert our_draw == their_draw
+
+
+def test_numpy_and_legacy_arguments_are_accepted_as_keras_accepts_them():
+    x = np.random.RandomState(0).randn(2, 3, 5).astype("float32")
+    for cls in (L.LSTM, L.GRU, L.SimpleRNN):
+        layer = cls(np.int64(4), dropout=np.float32(0.25), seed=np.int64(3), implementation=0)
+        reference = cls(4, dropout=0.25, seed=3)
+        layer.build(x.shape)
+        reference.build(x.shape)
+        reference.set_weights(layer.get_weights())
+        # Implementation 0 (legacy) computes as implementation 2 does.
+        assert_close(layer(x), reference(x))
+        config = layer.get_config()
+        json.dumps(config)  # plain Python numbers
+        assert (config["units"], config["dropout"], config["seed"]) == (4, 0.25, 3)
+        assert type(config["units"]) is int and type(config["seed"]) is int
+        assert layer.implementation == 0
+    with pytest.raises(ArgumentError, match=r"`implementation` must be one of 0, 1, 2. Received: implementation=3"):
+        L.LSTM(4, implementation=3)
+    with pytest.raises(ArgumentError, match=r"`seed` must be an integer. Received: seed=1.5"):
+        L.GRU(4, seed=1.5)
+
+
+def test_dir_lists_the_attributes_forwarded_to_the_cell():
+    for ours, theirs in ((L.LSTM(4), keras.layers.LSTM(4)), (L.GRU(4), keras.layers.GRU(4))):
+        names = set(dir(ours))
+        assert {"units", "dropout", "recurrent_activation", "kernel_initializer", "implementation"} <= names
+        assert set(dir(theirs)) <= names
+        for name in ("units", "dropout", "use_bias"):
+            assert getattr(ours, name) == getattr(theirs, name)
+    assert "peephole_initializer" in dir(L.LSTM(4))
+
+
+# A training call of which no gradient is taken, eager with and without a
+# tape, traced, then fit and predict: TensorFlow logs "Object was never used"
+# for per-step buffers of the backward pass that stay unread, and would print
+# it on stderr of the user's process.
+_QUIET_CODE = """
+import numpy as np
+import keras
+import tensorflow as tf
+import gc
+from kerasrnn import layers as L
+
+# Longer than the fused loop's partial unrolling (4 steps), so that the
+# loop is a TensorFlow while loop over per-step buffers.
+x = np.random.RandomState(0).randn(2, 6, 3).astype("float32")
+mask = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
+for cls in (L.LSTM, L.GRU, L.SimpleRNN):
+    layer = cls(2, return_sequences=True)
+    layer(x, training=True)
+    layer(x, mask=mask, training=True)
+    with tf.GradientTape():
+        layer(x, training=True)
+    tf.function(lambda x: layer(x, training=True))(x)
+    model = keras.Sequential([keras.Input((6, 3)), cls(2, dropout=0.5), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((2, 1)), epochs=1, verbose=0)
+    model.predict(x, verbose=0)
+    gc.collect()
+print("OK")
+"""
+
+
+def test_no_tensorflow_errors_or_warnings_from_kerasrnn_code():
+    result = run_python(_QUIET_CODE, env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("OK")
+    assert "Object was never used" not in result.stderr, result.stderr[-3000:]
+    # Any ERROR/WARNING block TensorFlow logs that points into kerasrnn.
+    blocks = result.stderr.split("\n\n")
+    for block in blocks:
+        if ("ERROR" in block or "WARNING" in block) and "kerasrnn/" in block:
+            raise AssertionError(block)
