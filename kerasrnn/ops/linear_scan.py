@@ -102,14 +102,7 @@ def linear_scan(a, b, initial_state=None, mask=None, axis=1, reverse=False):
                 h0 = [ops.reshape(x, ops.shape(elems[0])[1:]) for x in h0]
             states = _sequential(elems + (h0 or []), half, log_space=False)
         elif is_complex:
-            if h0 is not None:
-                # Fold the initial state into the first step: b_0 += a_0 h_{-1}.
-                a0b0 = [e[:1] for e in elems]
-                ah0 = _mul(a0b0[:2], [ops.expand_dims(x, 0) for x in h0])
-                elems = elems[:2] + [
-                    ops.concatenate([x + e[:1], e[1:]], axis=0) for x, e in zip(ah0, elems[2:])
-                ]
-            states = _odd_even_scan(_complex_combine_elems, elems)[2:]
+            states = list(_complex_scan(*elems, *(h0 or [None, None])))
         else:
             states = [_real_scan(elems[0], elems[1], None if h0 is None else h0[0])]
     states = [_from_time_major(s, axis, reverse, out_shape) for s in states]
@@ -306,6 +299,44 @@ def _real_scan(a, b, h0):
         return h, grad
 
     return run(a, b, h0)
+
+
+def _complex_scan(a_re, a_im, b_re, b_im, h0_re, h0_im):
+    """`_real_scan` of a complex recurrence held as `(real, imaginary)`
+    parts. For a real loss with gradient `g = ∂L/∂Re h + i ∂L/∂Im h`, the
+    adjoint recurrence is `g_t = ∂h_t + conj(a_{t+1}) g_{t+1}`, and
+    `∂a_t = g_t conj(h_{t-1})`, `∂b_t = g_t`, `∂h_{-1} = conj(a_0) g_0`."""
+    if h0_re is None:
+        h0_re = h0_im = ops.zeros_like(b_re[0])
+
+    @ops.custom_gradient
+    def run(a_re, a_im, b_re, b_im, h0_re, h0_im):
+        a = [a_re, a_im]
+        h0 = [ops.expand_dims(h0_re, 0), ops.expand_dims(h0_im, 0)]
+        ah0 = _mul([a_re[:1], a_im[:1]], h0)
+        b = [ops.concatenate([x + y[:1], y[1:]], axis=0) for x, y in zip(ah0, (b_re, b_im))]
+        h = _odd_even_scan(_complex_combine_elems, a + b)[2:]
+
+        def grad(*upstream, **unused):
+            upstream = _upstream_all(upstream, 2)
+            conj_next = [ops.concatenate([x[1:], ops.zeros_like(x[:1])], axis=0) for x in (a_re, -a_im)]
+            flip = lambda x: ops.flip(x, axis=0)  # noqa: E731
+            g = _odd_even_scan(_complex_combine_elems, [flip(x) for x in conj_next + list(upstream)])[2:]
+            g = [flip(x) for x in g]
+            h_prev = [ops.concatenate([h0_k, h_k[:-1]], axis=0) for h0_k, h_k in zip(h0, h)]
+            d_a = _mul(g, [h_prev[0], -h_prev[1]])
+            d_h0 = _mul([a_re[0], -a_im[0]], [g[0][0], g[1][0]])
+            return (*d_a, *g, *d_h0)
+
+        return tuple(h), grad
+
+    return run(a_re, a_im, b_re, b_im, h0_re, h0_im)
+
+
+def _upstream_all(upstream, count):
+    if len(upstream) == 1 and isinstance(upstream[0], (tuple, list)):
+        upstream = tuple(upstream[0])
+    return [ops.zeros_like(u) if u is None else u for u in upstream[:count]]
 
 
 def _log_scan(log_a, log_b, h0):

@@ -78,7 +78,7 @@ def test_matches_numpy_loop_with_gradients(length):
                 np.testing.assert_allclose(d_h0, d_h0_want, atol=ATOL, err_msg=name)
 
 
-def test_complex_pairs_match_numpy_complex_loop():
+def test_complex_pairs_match_numpy_complex_loop_with_gradients():
     rng = np.random.RandomState(1)
     shape = (2, 7, 3)
     a = 0.9 * np.exp(1j * rng.uniform(0, np.pi, shape))
@@ -89,9 +89,31 @@ def test_complex_pairs_match_numpy_complex_loop():
     for t in range(7):
         h = np.where(mask[:, t, None], a[:, t] * h + b[:, t], h)
         want[:, t] = h
-    parts = lambda z: (z.real.astype("float32"), z.imag.astype("float32"))  # noqa: E731
-    real, imag = linear_scan(parts(a), parts(b), parts(h0), mask)
+    parts = [tf.constant(x.astype("float32")) for z in (a, b, h0) for x in (z.real, z.imag)]
+    weights = [tf.constant(rng.randn(*shape).astype("float32")) for _ in range(2)]
+
+    def loop(a_re, a_im, b_re, b_im, h_re, h_im):
+        """The recurrence step by step in real arithmetic (gradients by autodiff)."""
+        outputs = []
+        for t in range(7):
+            keep = mask[:, t, None]
+            new_re = a_re[:, t] * h_re - a_im[:, t] * h_im + b_re[:, t]
+            new_im = a_re[:, t] * h_im + a_im[:, t] * h_re + b_im[:, t]
+            h_re, h_im = tf.where(keep, new_re, h_re), tf.where(keep, new_im, h_im)
+            outputs.append((h_re, h_im))
+        return tf.stack([o[0] for o in outputs], 1), tf.stack([o[1] for o in outputs], 1)
+
+    results = []
+    for fn in (lambda *p: linear_scan(p[0:2], p[2:4], p[4:6], mask), loop):
+        with tf.GradientTape() as tape:
+            tape.watch(parts)
+            real, imag = fn(*parts)
+            loss = tf.reduce_sum(weights[0] * real) + tf.reduce_sum(weights[1] * imag)
+        results.append(((real, imag), tape.gradient(loss, parts)))
+    (real, imag), grads = results[0]
     np.testing.assert_allclose(np.asarray(real) + 1j * np.asarray(imag), want, atol=ATOL)
+    for got, expected in zip(grads, results[1][1]):
+        np.testing.assert_allclose(got, expected, atol=ATOL)
 
 
 def test_long_positive_recurrence_in_log_space_is_exact():
