@@ -56,6 +56,32 @@ def tanh_grad(y, dy):
     return dy * (1.0 - y * y)
 
 
+def custom_gradient(f):
+    """`keras.ops.custom_gradient` for a function of several tensors
+    returning several tensors: `f(*args) -> (outputs, grad)` with
+    `grad(*upstream) -> one gradient per arg`.
+
+    On the torch backend Keras's version passes one upstream gradient only
+    (and the inputs as arguments of `grad`), so a `torch.autograd.Function`
+    stands in for it there.
+    """
+    if keras.backend.backend() != "torch":
+        return ops.custom_gradient(f)
+    import torch
+
+    class Function(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *args):
+            outputs, ctx.grad = f(*args)
+            return outputs
+
+        @staticmethod
+        def backward(ctx, *upstream):
+            return ctx.grad(*upstream)
+
+    return Function.apply
+
+
 class LSTMKernel:
     """i, f, g, o = σ, σ, tanh, σ of `x W + b + h U`; c' = f c + i g; h' = o tanh(c')."""
 
@@ -253,7 +279,7 @@ def fused_rnn(kernel, xp, initial_states, weights, mask=None, zero_output_for_ma
         carry, outputs, _, _, _ = forward(xp, tuple(initial_states), tuple(weights), save=False)
         return outputs, list(carry[:n_states])
 
-    @ops.custom_gradient
+    @custom_gradient
     def run(*args):
         xp_ = tuple(args[:n_blocks])
         states0 = tuple(args[n_blocks : n_blocks + n_states])
