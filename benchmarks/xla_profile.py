@@ -31,10 +31,12 @@ import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
 
-#: Cell name -> (kerasrnn layer, Keras's layer of the same name).
+#: Cell name -> (kerasrnn layer, Keras's layer of the same name), for the
+#: registered layers that Keras also has.
 LAYERS = {
     name: (layer, getattr(keras.layers, layer.__name__))
     for name, layer in kerasrnn.layers.RECURRENT_LAYERS.items()
+    if hasattr(keras.layers, layer.__name__)
 }
 
 

@@ -1,4 +1,6 @@
-"""One name per recurrent architecture: `"lstm"`, `"gru"`, `"simple_rnn"`, `"lnlstm"`.
+"""One name per recurrent architecture: `"lstm"`, `"gru"`, `"simple_rnn"`, `"lnlstm"`,
+and the layers run by a parallel scan: `"mingru"`, `"minlstm"`, `"lru"`,
+`"rglru"`, `"hawk"`.
 
 Pipelines, benchmarks and models that take a cell by name (a command-line
 `--cell`, a `cell=` argument) look the class up here:
@@ -13,10 +15,20 @@ import types
 
 from kerasrnn.layers.gru import GRU
 from kerasrnn.layers.gru import GRUCell
+from kerasrnn.layers.hawk_block import HawkBlock
+from kerasrnn.layers.hawk_block import HawkBlockCell
 from kerasrnn.layers.layer_norm_lstm import LayerNormLSTM
 from kerasrnn.layers.layer_norm_lstm import LayerNormLSTMCell
 from kerasrnn.layers.lstm import LSTM
+from kerasrnn.layers.lru import LRU
+from kerasrnn.layers.lru import LRUCell
 from kerasrnn.layers.lstm import LSTMCell
+from kerasrnn.layers.min_rnn import MinGRU
+from kerasrnn.layers.min_rnn import MinGRUCell
+from kerasrnn.layers.min_rnn import MinLSTM
+from kerasrnn.layers.min_rnn import MinLSTMCell
+from kerasrnn.layers.rglru import RGLRU
+from kerasrnn.layers.rglru import RGLRUCell
 from kerasrnn.layers.simple_rnn import SimpleRNN
 from kerasrnn.layers.simple_rnn import SimpleRNNCell
 from kerasrnn.validation import ArgumentError
@@ -24,16 +36,18 @@ from kerasrnn.validation import ArgumentError
 __all__ = ["CELLS", "CELL_NAMES", "RECURRENT_LAYERS", "get_cell", "get_recurrent_layer"]
 
 #: The registered names, in the order they are listed to users.
-CELL_NAMES = ("lstm", "gru", "simple_rnn", "lnlstm")
+CELL_NAMES = ("lstm", "gru", "simple_rnn", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk")
 
 #: Name -> sequence layer class (read-only).
 RECURRENT_LAYERS = types.MappingProxyType(
-    {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN, "lnlstm": LayerNormLSTM}
+    {"lstm": LSTM, "gru": GRU, "simple_rnn": SimpleRNN, "lnlstm": LayerNormLSTM,
+     "mingru": MinGRU, "minlstm": MinLSTM, "lru": LRU, "rglru": RGLRU, "hawk": HawkBlock}
 )
 
 #: Name -> cell class (read-only), for `keras.layers.RNN` or a decoder's step.
 CELLS = types.MappingProxyType(
-    {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell, "lnlstm": LayerNormLSTMCell}
+    {"lstm": LSTMCell, "gru": GRUCell, "simple_rnn": SimpleRNNCell, "lnlstm": LayerNormLSTMCell,
+     "mingru": MinGRUCell, "minlstm": MinLSTMCell, "lru": LRUCell, "rglru": RGLRUCell, "hawk": HawkBlockCell}
 )
 
 

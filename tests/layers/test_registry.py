@@ -7,11 +7,14 @@ import kerasrnn.layers as L
 
 
 def test_names_map_to_layers_and_cells():
-    assert L.CELL_NAMES == ("lstm", "gru", "simple_rnn", "lnlstm")
+    assert L.CELL_NAMES == ("lstm", "gru", "simple_rnn", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk")
     assert dict(L.RECURRENT_LAYERS) == {
-        "lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN, "lnlstm": L.LayerNormLSTM}
+        "lstm": L.LSTM, "gru": L.GRU, "simple_rnn": L.SimpleRNN, "lnlstm": L.LayerNormLSTM,
+        "mingru": L.MinGRU, "minlstm": L.MinLSTM, "lru": L.LRU, "rglru": L.RGLRU, "hawk": L.HawkBlock}
     assert dict(L.CELLS) == {
-        "lstm": L.LSTMCell, "gru": L.GRUCell, "simple_rnn": L.SimpleRNNCell, "lnlstm": L.LayerNormLSTMCell}
+        "lstm": L.LSTMCell, "gru": L.GRUCell, "simple_rnn": L.SimpleRNNCell, "lnlstm": L.LayerNormLSTMCell,
+        "mingru": L.MinGRUCell, "minlstm": L.MinLSTMCell, "lru": L.LRUCell, "rglru": L.RGLRUCell,
+        "hawk": L.HawkBlockCell}
     for name in L.CELL_NAMES:
         layer_class, cell_class = L.get_recurrent_layer(name), L.get_cell(name)
         assert layer_class.cell_class is cell_class
@@ -26,7 +29,8 @@ def test_unknown_name_lists_the_choices(get, bad):
     with pytest.raises(ValueError) as info:
         get(bad)
     assert str(info.value) == (
-        f"`name` must be one of 'lstm', 'gru', 'simple_rnn', 'lnlstm'. Received: name={bad!r}"
+        "`name` must be one of 'lstm', 'gru', 'simple_rnn', 'lnlstm', 'mingru', 'minlstm', 'lru', 'rglru', "
+        f"'hawk'. Received: name={bad!r}"
     )
 
 
