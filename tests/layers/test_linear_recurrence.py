@@ -83,7 +83,9 @@ def test_scan_equals_step_loop_and_cell_steps(cls, kwargs):
         assert_close(a, b)
 
 
-def test_dropout_stateful_and_bidirectional():
+def test_dropout_stateful_unknown_length_and_bidirectional():
+    import tensorflow as tf
+
     for cls, kwargs in CASES[::2]:
         name = cls.__name__
         # Dropout: the same input mask at every step in both forms.
@@ -99,6 +101,11 @@ def test_dropout_stateful_and_bidirectional():
         whole = np.concatenate([stateful(X[:, :2]), stateful(X[:, 2:])], axis=1)
         stateful.reset_state()
         assert_close(stateful(X), whole, msg=name)
+        # A time axis of unknown length (a graph traced with `None`
+        # timesteps, as a generator feeding one step at a time does).
+        dynamic = tf.function(stateful.__call__, input_signature=[tf.TensorSpec((2, None, 4))])
+        stateful.reset_state()
+        assert_close(dynamic(tf.constant(X)), whole, msg=name)
         # Bidirectional (merge "concat"): forward half == the layer alone.
         bi = keras.layers.Bidirectional(cls(3, return_sequences=True, **kwargs))
         out = bi(X, mask=MASK)
