@@ -30,6 +30,7 @@ import importlib.resources
 import importlib.util
 import io
 import json
+import pathlib
 import re
 import typing
 
@@ -79,10 +80,14 @@ class Corpus:
 def _resource(package, path, pip_name=None):
     """`importlib.resources` file `path` of `package`, or `MissingCorpusPackage`."""
     pip_name = pip_name or package
-    if importlib.util.find_spec(package) is None:
+    spec = importlib.util.find_spec(package)
+    if spec is None:
         raise MissingCorpusPackage(f"This corpus needs the `{pip_name}` package: {INSTALL_HINT}", name=package)
-    resource = importlib.resources.files(package).joinpath(path)
-    if not resource.is_file():
+    # The package's folder from its spec, without importing it: `bible`
+    # imports `pkg_resources`, which setuptools 81 and later no longer have.
+    locations = list(spec.submodule_search_locations or [])
+    resource = pathlib.Path(locations[0]).joinpath(path) if locations else None
+    if resource is None or not resource.is_file():
         raise MissingCorpusPackage(f"The `{pip_name}` package is installed but lacks {path}; reinstall it: "
                                    f"{INSTALL_HINT}", name=package)
     return resource
