@@ -1,0 +1,261 @@
+"""Training-step time of the layers run by a parallel scan against LSTM and GRU.
+
+For each sequence length T and with XLA on and off, one process builds a
+model `Input((T, D)) -> layer(H, return_sequences=True)` per layer and times
+Adam training steps (`train_on_batch`, MSE on every output) of all of them in
+alternation: MinGRU, MinLSTM, LRU and RGLRU against kerasrnn's fused LSTM and
+GRU and Keras's LSTM. Ratios are to kerasrnn's LSTM in the same round.
+
+A second table times the scan op alone (forward and backward of
+`h_t = a_t h_{t-1} + b_t` over `(B, T, H)`): `kerasrnn.ops.linear_scan`,
+`keras.ops.associative_scan` and a sequential loop (`kerasrnn.ops.scan`).
+
+A case whose single (warm) step takes longer than `--max-step-seconds` is
+timed at that length and skipped at the longer ones (listed in the report).
+
+    python benchmarks/parallel_rnn.py --output benchmarks/results/parallel_rnn.json
+    python benchmarks/parallel_rnn.py --lengths 128,512 --jit false --quick
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import paired_ratio_quartiles  # noqa: E402
+from benchutil import time_alternating  # noqa: E402
+from benchutil import write_report  # noqa: E402
+
+import kerasrnn  # noqa: E402
+from kerasrnn.ops import linear_scan  # noqa: E402
+from kerasrnn.ops import scan as sequential_scan  # noqa: E402
+
+LAYERS = {
+    "lstm": lambda units: kerasrnn.layers.LSTM(units, return_sequences=True),
+    "gru": lambda units: kerasrnn.layers.GRU(units, return_sequences=True),
+    "keras_lstm": lambda units: keras.layers.LSTM(units, return_sequences=True),
+    "mingru": lambda units: kerasrnn.layers.MinGRU(units, return_sequences=True),
+    "minlstm": lambda units: kerasrnn.layers.MinLSTM(units, return_sequences=True),
+    "lru": lambda units: kerasrnn.layers.LRU(units, return_sequences=True),
+    "rglru": lambda units: kerasrnn.layers.RGLRU(units, return_sequences=True),
+}
+REFERENCE = "lstm"
+
+
+def source_commit():
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "kerasrnn",
+                                "benchmarks/parallel_rnn.py"], cwd=root, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("-dirty" if dirty else "")) or None
+
+
+def build(name, batch, length, features, units, jit):
+    inputs = keras.Input((length, features), batch_size=batch)
+    model = keras.Model(inputs, LAYERS[name](units)(inputs), name=name)
+    model.compile(keras.optimizers.Adam(1e-3), "mse", jit_compile=jit)
+    return model
+
+
+def time_layers(names, batch, length, features, units, jit, steps, warmup):
+    """`{name: (median ms, per-round samples)}`, the models timed in alternation."""
+    rng = np.random.RandomState(0)
+    x = tf.constant(rng.randn(batch, length, features).astype("float32"))
+    y = tf.constant(rng.randn(batch, length, units).astype("float32"))
+    models = [build(n, batch, length, features, units, jit) for n in names]
+    try:
+        medians, samples = time_alternating(
+            [lambda m=m: m.train_on_batch(x, y) for m in models], steps, warmup, samples=True
+        )
+    finally:
+        del models
+        keras.backend.clear_session()
+    return {n: (m, s) for n, m, s in zip(names, medians, samples)}
+
+
+def scan_functions(batch, length, units, jit):
+    """Forward + backward of each scan implementation, as `tf.function`s."""
+
+    def keras_associative(a, b):
+        def combine(x, y):
+            return x[0] * y[0], y[0] * x[1] + y[1]
+
+        return keras.ops.associative_scan(combine, (a, b), axis=0)[1]
+
+    def sequential(a, b):
+        def step(h, ab):
+            h = ab[0] * h + ab[1]
+            return h, h
+
+        return sequential_scan(step, tf.zeros_like(b[0]), (a, b))[1]
+
+    def ours(a, b):
+        return linear_scan(a, b, axis=0)
+
+    fns = {}
+    for name, fn in (("linear_scan", ours), ("keras_associative_scan", keras_associative),
+                     ("sequential", sequential)):
+        @tf.function(jit_compile=jit)
+        def grad(a, b, fn=fn):
+            with tf.GradientTape() as tape:
+                tape.watch([a, b])
+                loss = tf.reduce_sum(tf.square(fn(a, b)))
+            return tape.gradient(loss, [a, b])
+
+        fns[name] = grad
+    return fns
+
+
+def time_scans(batch, length, units, jit, steps, warmup, skip):
+    rng = np.random.RandomState(1)
+    a = tf.constant(rng.uniform(0.5, 1.0, (length, batch, units)).astype("float32"))
+    b = tf.constant(rng.randn(length, batch, units).astype("float32"))
+    fns = scan_functions(batch, length, units, jit)
+    results, runnable = {}, []
+    for name, fn in fns.items():
+        if name in skip:
+            results[name] = {"skipped": skip[name]}
+            continue
+        try:
+            start = time.perf_counter()
+            [g.numpy() for g in fn(a, b)]
+            results[name] = {"first_call_s": round(time.perf_counter() - start, 2)}
+            runnable.append(name)
+        except Exception as error:  # noqa: BLE001 -- reported as a result
+            results[name] = {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"}
+    medians = time_alternating([lambda f=fns[n]: [g.numpy() for g in f(a, b)] for n in runnable],
+                               steps, warmup) if runnable else []
+    for name, ms in zip(runnable, medians):
+        results[name]["ms"] = ms
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", help="write the results as JSON here (and the printed table next to it as .txt)")
+    parser.add_argument("--lengths", default="128,512,2048,4096", help="sequence lengths T, comma-separated")
+    parser.add_argument("--layers", default=",".join(LAYERS), help="layers to time, comma-separated")
+    parser.add_argument("--jit", default="false,true", help="XLA settings to run: false, true or both")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--features", type=int, default=256)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per case (median)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per case (compilation)")
+    parser.add_argument("--max-step-seconds", type=float, default=20.0,
+                        help="skip a case at longer lengths once one of its steps takes longer than this")
+    parser.add_argument("--no-scan-ops", action="store_true", help="skip the table of the scan op alone")
+    parser.add_argument("--quick", action="store_true", help="smoke run: B=2, D=H=8, T=16,32, one step")
+    args = parser.parse_args(argv)
+    lengths = [int(t) for t in args.lengths.split(",")]
+    names = args.layers.split(",")
+    unknown = [n for n in names if n not in LAYERS]
+    if unknown:
+        parser.error(f"--layers: unknown {unknown}; choose from {', '.join(LAYERS)}")
+    jits = [{"false": False, "true": True}[j] for j in args.jit.split(",")]
+    batch, features, units, steps, warmup = args.batch, args.features, args.units, args.steps, args.warmup
+    if args.quick:
+        batch, features, units, steps, warmup = 2, 8, 8, 1, 1
+        lengths = [16, 32]
+    if REFERENCE not in names:
+        names = [REFERENCE] + names
+
+    lines, results, skipped, scan_results = [], [], [], []
+
+    def emit(line):
+        print(line, flush=True)
+        lines.append(line)
+
+    start = time.perf_counter()
+    for jit in jits:
+        emit(f"\nXLA {'on' if jit else 'off'}: training-step ms (ratio to kerasrnn LSTM)  B={batch} D={features} "
+             f"H={units}")
+        emit(f"{'T':>6} " + " ".join(f"{n:>18}" for n in names))
+        too_slow = {}
+        for length in lengths:
+            run = [n for n in names if n not in too_slow]
+            for n in names:
+                if n in too_slow:
+                    skipped.append({"layer": n, "timesteps": length, "jit_compile": jit, "reason": too_slow[n]})
+            if REFERENCE not in run:
+                break
+            timed = time_layers(run, batch, length, features, units, jit, steps, warmup)
+            ref_ms, ref_samples = timed[REFERENCE]
+            cells = []
+            for n in names:
+                if n not in timed:
+                    cells.append(f"{'skipped':>18}")
+                    continue
+                ms, samples = timed[n]
+                results.append({
+                    "layer": n,
+                    "timesteps": length,
+                    "jit_compile": jit,
+                    "batch": batch,
+                    "features": features,
+                    "units": units,
+                    "train_ms": ms,
+                    "ratio_to_lstm": ms / ref_ms,
+                    "speedup_over_lstm": ref_ms / ms,
+                    "ratio_quartiles": paired_ratio_quartiles(samples, ref_samples),
+                })
+                cells.append(f"{ms:>10.1f} ({ms / ref_ms:>5.2f})")
+                if max(samples) / 1000 > args.max_step_seconds:
+                    too_slow[n] = f"a step took {max(samples) / 1000:.1f} s at T={length}"
+            emit(f"{length:>6} " + " ".join(cells))
+        if not args.no_scan_ops:
+            emit(f"\nXLA {'on' if jit else 'off'}: scan op alone, forward + backward ms, (T, B={batch}, "
+                 f"H={units}) float32")
+            emit(f"{'T':>6} {'linear_scan':>14} {'keras assoc.':>14} {'sequential':>14}")
+            slow = {}
+            for length in lengths:
+                timed = time_scans(batch, length, units, jit, steps, warmup, slow)
+                row = []
+                for name in ("linear_scan", "keras_associative_scan", "sequential"):
+                    r = timed[name]
+                    scan_results.append({"op": name, "timesteps": length, "jit_compile": jit, **r})
+                    row.append(f"{r['ms']:>14.1f}" if "ms" in r else f"{'error' if 'error' in r else 'skipped':>14}")
+                    if r.get("first_call_s", 0) > args.max_step_seconds:
+                        slow[name] = f"its first call took {r['first_call_s']} s at T={length}"
+                emit(f"{length:>6} " + " ".join(row))
+    elapsed = time.perf_counter() - start
+    emit(f"benchmark took {elapsed / 60:.1f} min")
+    report = {
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "kerasrnn": kerasrnn.__version__,
+            "commit": source_commit(),
+        },
+        "steps": steps,
+        "warmup": warmup,
+        "max_step_seconds": args.max_step_seconds,
+        "elapsed_s": round(elapsed, 1),
+        "results": results,
+        "skipped": skipped,
+        "scan_ops": scan_results,
+    }
+    write_report(args.output, report)
+    if args.output:
+        with open(os.path.splitext(args.output)[0] + ".txt", "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
