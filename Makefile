@@ -23,7 +23,7 @@ run: $(STAMP)
 	$(VENV)/bin/kerasrnn char-lm --output $(RUN_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --durations=15 -q
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -q
 
 # The wheel of this checkout installed into fresh environments beside the
 # oldest (constraints/oldest.txt, with the layer tests) and the newest

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.helpers import load_saved_model_without_kerasrnn
+from tests.pipelines.conftest import CHAR_LM_RUN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -23,22 +24,15 @@ def _cli(*args, timeout=240):
     )
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    output = str(tmp_path_factory.mktemp("char_lm") / "run")
-    result = _cli("char-lm", "--quick", "--output", output, "--prompt", "The ", "--sample-length", "25")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return output, result
-
-
 def test_cli_lists_char_lm():
     result = _cli("list")
     assert result.returncode == 0, result.stderr[-2000:]
     assert any(line.split()[:1] == ["char-lm"] for line in result.stdout.splitlines())
 
 
-def test_quick_run_writes_metrics_history_plot_and_export(quick_run):
-    output, _ = quick_run
+@CHAR_LM_RUN
+def test_quick_run_writes_metrics_history_plot_and_export(char_lm_quick_run):
+    output, _ = char_lm_quick_run
     with open(os.path.join(output, "metrics.json"), encoding="utf-8") as f:
         metrics = json.load(f)
     bits = metrics["val_bits_per_char"]
@@ -62,8 +56,9 @@ def test_quick_run_writes_metrics_history_plot_and_export(quick_run):
         assert json.load(f)["pipeline"] == "char-lm"
 
 
-def test_exported_generator_runs_without_kerasrnn(quick_run):
-    output, _ = quick_run
+@CHAR_LM_RUN
+def test_exported_generator_runs_without_kerasrnn(char_lm_quick_run):
+    output, _ = char_lm_quick_run
     call = """
         import json
         def gen(prompt, length, seed, temperature=0.8):

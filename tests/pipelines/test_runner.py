@@ -18,6 +18,7 @@ from kerasrnn.pipelines import load
 from kerasrnn.pipelines.runner import main
 from kerasrnn.validation import InputError
 from kerasrnn.validation import check_positive_int
+from tests.pipelines.conftest import CHAR_LM_RUN
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", PYTHONUNBUFFERED="1")
 
@@ -164,17 +165,9 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
         main(["char-lm", "--quick", "--output", str(tmp_path / "run")])
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    """A real `kerasrnn char-lm --quick` run in a subprocess."""
-    run = str(tmp_path_factory.mktemp("runner") / "run")
-    result = _command("char-lm", "--quick", "--max-chars", "3000", "--sample-length", "10", "--output", run)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run, result
-
-
-def test_config_json_holds_the_values_used_and_replays(quick_run, tmp_path):
-    run, result = quick_run
+@CHAR_LM_RUN
+def test_config_json_holds_the_values_used_and_replays(char_lm_quick_run, tmp_path):
+    run, result = char_lm_quick_run
     with open(os.path.join(run, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     assert config["pipeline"] == "char-lm" and config["quick"] is True
@@ -190,8 +183,9 @@ def test_config_json_holds_the_values_used_and_replays(quick_run, tmp_path):
         assert {**json.load(f), "output": run} == config
 
 
-def test_tensorflow_start_up_lines_are_hidden(quick_run):
-    _, result = quick_run
+@CHAR_LM_RUN
+def test_tensorflow_start_up_lines_are_hidden(char_lm_quick_run):
+    _, result = char_lm_quick_run
     for line in ("absl::InitializeLog", "cpu_feature_guard", "cudart_stub"):
         assert line not in result.stderr
 
