@@ -1,6 +1,6 @@
 """Crash-safe training in every pipeline that trains a Keras model.
 
-* char-lm and ntm-copy: a real process killed with SIGKILL once its first
+* char-lm, ntm-copy and forecast: a real process killed with SIGKILL once its first
   backup exists, restarted with the same command, ends with the metrics and
   history of an uninterrupted run (started alongside it).
 * sentiment, tree-arith, vec2seq (in process): a run interrupted by an
@@ -144,6 +144,17 @@ def test_ntm_copy_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
     rows = history_rows(resumed / "history.csv")
     assert rows == history_rows(reference / "history.csv") and len(rows) == 5
     assert [float(v) for v in (r[rows[0].index("sequences_seen")] for r in rows[1:])] == [24, 48, 72, 96]
+
+
+def test_forecast_killed_and_restarted_ends_like_an_uninterrupted_run(tmp_path):
+    argv = ["forecast", "--dataset", "elnino", "--quick", "--epochs", "4", "--units", "16", "--batch-size", "8",
+            "--no-sarimax", "--seed", "3"]
+    reference, resumed, _ = kill_restart_and_reference(tmp_path, argv, epochs=4)
+    expected, actual = read_metrics(reference), read_metrics(resumed)
+    for key in ("model_mae", "model_rmse", "model_mase", "final_loss", "final_val_loss", "epochs"):
+        assert actual[key] == expected[key], key
+    rows = history_rows(resumed / "history.csv")
+    assert rows == history_rows(reference / "history.csv") and len(rows) == 5
 
 
 # ----------------------------------------------------------------------------- pipelines in process
