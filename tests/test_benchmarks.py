@@ -3,6 +3,7 @@ the same weights, times both paths and writes the report README.md quotes.
 Only the structure and self-consistency of the report are checked (timings on
 a shared test machine are not a result)."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -14,66 +15,47 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.mark.parametrize("generic", [False, True])
-def test_rnn_speed_quick_report(tmp_path, generic):
+def _benchmark(name):
+    """`benchmarks/<name>.py` as a module (it imports `benchutil` beside it)."""
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+
+
+def test_rnn_speed_report_of_the_shapes_asked_for(tmp_path, capsys):
     out = tmp_path / "rnn_speed.json"
-    args = ["--quick", "--cells", "gru", "--policies", "float32", "--jit", "false", "--output", str(out)]
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args]
-        + (["--generic"] if generic else []),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    args = ["--quick", "--shapes", "6,5,3,8;4,3,2,12", "--cells", "gru", "--policies", "float32", "--jit", "false",
+            "--generic", "--output", str(out)]
+    assert _benchmark("rnn_speed").main(args) == 0
+    stdout = capsys.readouterr().out
     report = json.loads(out.read_text())
-    (case,) = report["results"]
-    assert (case["cell"], case["batch"], case["timesteps"], case["features"], case["units"]) == ("gru", 8, 10, 8, 16)
-    assert case["jit_compile"] is False and case["policy"] == "float32"
-    for kind in ("train", "infer"):
-        keras_ms, ours_ms = case[f"keras_{kind}_ms"], case[f"ours_{kind}_ms"]
-        assert keras_ms > 0 and ours_ms > 0
-        assert case[f"{kind}_ratio"] == pytest.approx(ours_ms / keras_ms)
-        low, high = case[f"{kind}_ratio_quartiles"]
-        assert 0 < low <= high
-    assert ("generic_train_ratio" in case) is generic
-    if generic:
+    shapes = [(c["cell"], c["batch"], c["timesteps"], c["features"], c["units"]) for c in report["results"]]
+    assert shapes == [("gru", 6, 5, 3, 8), ("gru", 4, 3, 2, 12)]
+    for case in report["results"]:
+        assert case["jit_compile"] is False and case["policy"] == "float32"
+        for kind in ("train", "infer"):
+            keras_ms, ours_ms = case[f"keras_{kind}_ms"], case[f"ours_{kind}_ms"]
+            assert keras_ms > 0 and ours_ms > 0
+            assert case[f"{kind}_ratio"] == pytest.approx(ours_ms / keras_ms)
+            low, high = case[f"{kind}_ratio_quartiles"]
+            assert 0 < low <= high
         assert case["generic_train_ratio"] == pytest.approx(case["ours_generic_train_ms"] / case["keras_train_ms"])
     assert report["steps"] == 3 and report["elapsed_s"] > 0
     if os.path.isdir(os.path.join(ROOT, ".git")):
         assert report["versions"]["commit"]
-    assert set(report["gemm_gflops_float32"]) == {"16"}
-    # The printed table carries the same ratio.
-    row = next(line for line in proc.stdout.splitlines() if line.startswith("gru"))
-    assert f"{case['train_ratio']:.2f}" in row
+    assert set(report["gemm_gflops_float32"]) == {"8", "12"}
+    # The printed table carries the same ratios ...
+    rows = [line for line in stdout.splitlines() if line.startswith("gru")]
+    assert [f"{case['train_ratio']:.2f}" in row for case, row in zip(report["results"], rows)] == [True, True]
     # ... and the table file written next to the JSON is the printed table.
     table = (tmp_path / "rnn_speed.txt").read_text()
-    assert row in table.splitlines() and "GEMM GFLOP/s" in table
-
-
-def test_rnn_speed_times_the_shapes_asked_for(tmp_path):
-    out = tmp_path / "one.json"
-    args = ["--quick", "--shapes", "6,5,3,8;4,3,2,12", "--cells", "lstm", "--policies", "float32", "--jit", "false",
-            "--output", str(out)]
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    report = json.loads(out.read_text())
-    shapes = [(c["cell"], c["batch"], c["timesteps"], c["features"], c["units"]) for c in report["results"]]
-    assert shapes == [("lstm", 6, 5, 3, 8), ("lstm", 4, 3, 2, 12)]
-    assert set(report["gemm_gflops_float32"]) == {"8", "12"}
+    assert all(row in table.splitlines() for row in rows) and "GEMM GFLOP/s" in table
 
 
 def test_time_alternating_and_paired_ratio_quartiles():
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    try:
-        import benchutil
-    finally:
-        sys.path.remove(os.path.join(ROOT, "benchmarks"))
+    benchutil = _benchmark("benchutil")
     calls = []
     medians, samples = benchutil.time_alternating(
         [lambda: calls.append("a"), lambda: calls.append("b")], steps=3, warmup=1, samples=True
@@ -96,15 +78,11 @@ def test_time_alternating_and_paired_ratio_quartiles():
         (["--shapes", "8,10,8,16;8,0,8,16"], "Received: '8,10,8,16;8,0,8,16'"),
     ],
 )
-def test_rnn_speed_rejects_bad_options(args, message):
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "benchmarks", "rnn_speed.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 2
-    assert message in proc.stderr
+def test_rnn_speed_rejects_bad_options(args, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _benchmark("rnn_speed").main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_xla_profile_groups_the_operations_of_a_compiled_step():
