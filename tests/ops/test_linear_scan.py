@@ -47,7 +47,7 @@ def _data(length, seed=0):
     return a, b, h0, mask, d_h
 
 
-@pytest.mark.parametrize("length", [0, 1, 2, 5, 8])
+@pytest.mark.parametrize("length", [0, 1, 2, 5, 8, 37])
 def test_matches_numpy_loop_with_gradients(length):
     a, b, h0, mask, d_h = _data(length)
     for reverse in (False, True):
@@ -80,13 +80,13 @@ def test_matches_numpy_loop_with_gradients(length):
 
 def test_complex_pairs_match_numpy_complex_loop_with_gradients():
     rng = np.random.RandomState(1)
-    shape = (2, 7, 3)
+    shape = (2, 21, 3)  # longer than two blocks of the scan
     a = 0.9 * np.exp(1j * rng.uniform(0, np.pi, shape))
     b = rng.randn(*shape) + 1j * rng.randn(*shape)
     h0 = rng.randn(2, 3) + 1j * rng.randn(2, 3)
-    mask = rng.rand(2, 7) > 0.3
+    mask = rng.rand(2, 21) > 0.3
     h, want = h0, np.zeros(shape, complex)
-    for t in range(7):
+    for t in range(21):
         h = np.where(mask[:, t, None], a[:, t] * h + b[:, t], h)
         want[:, t] = h
     parts = [tf.constant(x.astype("float32")) for z in (a, b, h0) for x in (z.real, z.imag)]
@@ -95,7 +95,7 @@ def test_complex_pairs_match_numpy_complex_loop_with_gradients():
     def loop(a_re, a_im, b_re, b_im, h_re, h_im):
         """The recurrence step by step in real arithmetic (gradients by autodiff)."""
         outputs = []
-        for t in range(7):
+        for t in range(21):
             keep = mask[:, t, None]
             new_re = a_re[:, t] * h_re - a_im[:, t] * h_im + b_re[:, t]
             new_im = a_re[:, t] * h_im + a_im[:, t] * h_re + b_im[:, t]
