@@ -1,7 +1,7 @@
 """Word2Vec embeddings (gensim) for kerasrnn models.
 
 * `tokenize` / `text_vectorization`: one tokenizer for gensim and Keras;
-* `Word2VecInitializer`, `word2vec_embedding`, `assign_vectors`;
+* `Word2VecInitializer`, `word2vec_embedding`, `assign_vectors`, `CoverageWarning`;
 * `train_word2vec`, `EpochLogger`, `corpus_sentences`, `save_vectors`,
   `load_vectors`, `read_vectors`, `export_projector` (gensim),
   `write_loss_summaries` (TensorBoard);
@@ -18,6 +18,7 @@ import importlib
 from kerasrnn.embeddings.tokenize import read_lines
 from kerasrnn.embeddings.tokenize import text_vectorization
 from kerasrnn.embeddings.tokenize import tokenize
+from kerasrnn.embeddings.word2vec_initializer import CoverageWarning
 from kerasrnn.embeddings.word2vec_initializer import Word2VecInitializer
 from kerasrnn.embeddings.word2vec_initializer import assign_vectors
 from kerasrnn.embeddings.word2vec_initializer import word2vec_embedding
@@ -46,6 +47,7 @@ def __getattr__(name):
 
 
 __all__ = sorted(
-    ["Word2VecInitializer", "assign_vectors", "read_lines", "text_vectorization", "tokenize", "word2vec_embedding"]
+    ["CoverageWarning", "Word2VecInitializer", "assign_vectors", "read_lines", "text_vectorization", "tokenize",
+     "word2vec_embedding"]
     + list(_LAZY)
 )

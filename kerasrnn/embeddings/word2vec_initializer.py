@@ -2,15 +2,30 @@
 
 import base64
 import collections
-from itertools import repeat
+import itertools
+import numbers
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
+from kerasrnn.validation import ArgumentError
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_int
+from kerasrnn.validation import check_probability
 
 OOV_POLICIES = ("random", "zeros", "mean")
+
+#: Default `min_coverage`: below this share of vocabulary words with a vector,
+#: a `CoverageWarning` is issued.
+MIN_COVERAGE = 0.5
+
+
+class CoverageWarning(UserWarning):
+    """Fewer vocabulary words than `min_coverage` have a word vector: the
+    tokenization of the vocabulary and of the vectors' corpus probably differ
+    (case, punctuation, another language), so most rows start random."""
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn")
@@ -31,6 +46,16 @@ class Word2VecInitializer(keras.initializers.Initializer):
     words were found. `keyed_vectors` only needs `key_to_index` and
     `vectors` (a gensim `KeyedVectors`).
 
+    Coverage is checked there too, since a vocabulary that does not match the
+    vectors would otherwise train on random rows without a word: when no
+    word of the vocabulary has a vector (coverage 0: a case mismatch such as
+    `"CAT"` vs `"cat"`, another tokenizer, or a `TextVectorization` that was
+    never adapted and holds only `""` and `"[UNK]"`) the constructor raises
+    `kerasrnn.validation.InputError` (a `ValueError`) naming a few tokens of
+    each side; when fewer than `min_coverage` of the words have one, it
+    issues a `CoverageWarning` (a `UserWarning`). Tokens must be strings
+    (`str` or UTF-8 `bytes`): integer ids are refused.
+
     Serialization: a `KeyedVectors` object is not JSON, so `get_config()`
     carries the aligned matrix itself (float32, base64, bit-exact) and the
     vocabulary; `from_config` rebuilds an initializer that returns the same
@@ -50,6 +75,10 @@ class Word2VecInitializer(keras.initializers.Initializer):
         oov_token: Token treated as out of vocabulary (default `"[UNK]"`).
         matrix: A ready `(len(vocabulary), dim)` matrix (used by
             `from_config`); then `keyed_vectors` must be `None`.
+        min_coverage: A `CoverageWarning` is issued when fewer than this
+            fraction of the vocabulary words (mask and OOV tokens left out)
+            have a vector (default 0.5); `None` or 0 turns the warning off.
+            No coverage at all is an error whatever this is.
 
     Call arguments:
         shape: Must equal the matrix shape `(len(vocabulary), vector_size)`.
@@ -79,11 +108,15 @@ class Word2VecInitializer(keras.initializers.Initializer):
         mask_token="",
         oov_token="[UNK]",
         matrix=None,
+        min_coverage=MIN_COVERAGE,
     ):
         if oov not in OOV_POLICIES:
             raise ValueError(f"`oov` must be one of {OOV_POLICIES}. Received: oov={oov!r}")
         if seed is not None:
             seed = check_int("seed", seed)
+        if min_coverage is not None:
+            min_coverage = check_probability("min_coverage", min_coverage)
+        self.min_coverage = min_coverage
         self.keyed_vectors = keyed_vectors
         self.vocabulary = _check_vocabulary(vocabulary)
         self.oov = oov
@@ -104,6 +137,8 @@ class Word2VecInitializer(keras.initializers.Initializer):
             self.matrix, self.coverage = _aligned_matrix(
                 keyed_vectors, self.vocabulary, oov, seed, mask_token, oov_token
             )
+            _check_coverage(self.coverage, keyed_vectors, self.vocabulary, mask_token, oov_token,
+                            min_coverage, oov)
 
     @property
     def shape(self):
@@ -128,6 +163,7 @@ class Word2VecInitializer(keras.initializers.Initializer):
             "mask_token": self.mask_token,
             "oov_token": self.oov_token,
             "matrix": _encode_matrix(self.matrix),
+            "min_coverage": self.min_coverage,
         }
 
     @classmethod
@@ -145,6 +181,14 @@ def _check_vocabulary(vocabulary):
         )
     vocabulary = list(vocabulary)
     if not all(type(t) is str for t in vocabulary):
+        numbers_ = [t for t in vocabulary if isinstance(t, numbers.Number)]
+        if numbers_:
+            # Token ids (or an IntegerLookup's vocabulary) would become "0",
+            # "1", ... and match no word vector.
+            raise ArgumentError(
+                "vocabulary", vocabulary[:5] + (["..."] if len(vocabulary) > 5 else []),
+                "a list of string tokens (the words, e.g. `TextVectorization.get_vocabulary()`), "
+                f"not numbers such as token ids; it holds {len(numbers_)} number(s)")
         vocabulary = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
     if not vocabulary:
         raise ValueError("`vocabulary` is empty. Received: vocabulary=[]")
@@ -162,7 +206,7 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     if vectors.ndim != 2 or vectors.shape[0] == 0:
         raise ValueError(f"`keyed_vectors` holds no vectors. Received: shape {vectors.shape}")
     # One C-level pass of dict lookups; special tokens then get no vector.
-    lookups = map(keyed_vectors.key_to_index.get, vocabulary, repeat(-1))
+    lookups = map(keyed_vectors.key_to_index.get, vocabulary, itertools.repeat(-1))
     index = np.fromiter(lookups, dtype=np.int64, count=len(vocabulary))
     special = [i for i, token in enumerate(vocabulary) if token == mask_token or token == oov_token]
     index[special] = -1
@@ -192,6 +236,39 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     return matrix, coverage
 
 
+def _preview(tokens, count=5):
+    """The first `count` tokens, then how many more (for messages)."""
+    shown = ", ".join(repr(t) for t in itertools.islice(tokens, count))
+    return f"[{shown}{f', ... ({len(tokens) - count:,} more)' if len(tokens) > count else ''}]"
+
+
+def _check_coverage(coverage, keyed_vectors, vocabulary, mask_token, oov_token, min_coverage, oov):
+    words = [t for t in vocabulary if t != mask_token and t != oov_token]
+    keys = getattr(keyed_vectors, "index_to_key", None) or keyed_vectors.key_to_index
+    sides = f"`vocabulary` {_preview(vocabulary)}, `keyed_vectors` {_preview(keys)}"
+    if not words:
+        raise InputError(
+            f"`vocabulary` holds only the mask and OOV tokens, no word to give a vector to ({sides}). "
+            "A TextVectorization or StringLookup must be adapted (or given a vocabulary) first.")
+    if coverage["found"] == 0:
+        hint = ""
+        lower = {str(k).lower() for k in keys}
+        if any(w.lower() in lower for w in words):
+            hint = (" The tokens differ in case only: lower-case one side (kerasrnn's `tokenize` and "
+                    "`text_vectorization` lower-case).")
+        raise InputError(
+            f"No word of `vocabulary` has a vector in `keyed_vectors` (coverage 0 of {len(words):,} "
+            f"words): the embedding would be random rows. {sides}.{hint}")
+    if min_coverage and coverage["fraction"] < min_coverage:
+        warnings.warn(
+            f"Only {coverage['found']:,} of {coverage['words']:,} vocabulary words "
+            f"({coverage['fraction']:.1%}) have a vector in `keyed_vectors`, below min_coverage="
+            f"{min_coverage:g}; the others start {'random' if oov == 'random' else f'as oov={oov!r}'}. "
+            f"Missing e.g. {_preview(coverage['missing_examples'])}; vectors e.g. {_preview(keys)}. "
+            "Check that both sides are tokenized alike, or pass min_coverage=None.",
+            CoverageWarning, stacklevel=3)
+
+
 def _encode_matrix(matrix):
     data = np.ascontiguousarray(matrix, dtype="<f4")
     return {"shape": list(data.shape), "dtype": "float32", "base64": base64.b64encode(data.tobytes()).decode("ascii")}
@@ -213,6 +290,7 @@ def word2vec_embedding(
     seed=None,
     vectors_in_config=True,
     name=None,
+    min_coverage=MIN_COVERAGE,
 ):
     """A `keras.layers.Embedding` initialized from word vectors.
 
@@ -221,7 +299,8 @@ def word2vec_embedding(
         vocabulary: Token list or `TextVectorization`/`StringLookup` layer.
         trainable: `False` freezes the vectors; `True` fine-tunes them.
         mask_zero: Mask index 0 (the padding of a `TextVectorization`).
-        oov, seed: As for `Word2VecInitializer`.
+        oov, seed, min_coverage: As for `Word2VecInitializer` (no word with a
+            vector raises `InputError`; coverage below `min_coverage` warns).
         vectors_in_config: With `True` the layer's initializer is the
             `Word2VecInitializer` (its config carries the matrix, so a clone
             from config has the vectors too). With `False` the layer is built
@@ -233,7 +312,7 @@ def word2vec_embedding(
         The `Embedding`, with the initializer as `layer.word2vec_initializer`
         (its `coverage` says how many words had a vector).
     """
-    init = Word2VecInitializer(keyed_vectors, vocabulary, oov=oov, seed=seed)
+    init = Word2VecInitializer(keyed_vectors, vocabulary, oov=oov, seed=seed, min_coverage=min_coverage)
     rows, dim = init.shape
     layer = keras.layers.Embedding(
         rows,

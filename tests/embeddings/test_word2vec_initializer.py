@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
+from kerasrnn.embeddings import CoverageWarning
 from kerasrnn.embeddings import Word2VecInitializer
 from kerasrnn.embeddings import assign_vectors
 from kerasrnn.embeddings import text_vectorization
@@ -171,3 +172,38 @@ def test_package_import_registers_initializer_without_gensim():
         """
     )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+def test_no_coverage_is_an_error_naming_both_sides(kv):
+    from kerasrnn.validation import InputError
+
+    with pytest.raises(InputError, match=r"No word of `vocabulary`.*coverage 0 of 2.*'CAT'.*'the'.*case only"):
+        Word2VecInitializer(kv, ["CAT", "MOVIE"])  # "movie" is known, "MOVIE" is not
+    with pytest.raises(InputError, match=r"coverage 0 of 3.*'plot', 'boring', 'film'.*'the', 'movie'") as caught:
+        word2vec_embedding(kv, ["", "plot", "boring", "film"])
+    assert "case only" not in str(caught.value)
+    with pytest.raises(InputError, match=r"only the mask and OOV tokens.*\['', '\[UNK\]'\].*adapted"):
+        word2vec_embedding(kv, text_vectorization())  # never adapted
+    with pytest.raises(ValueError, match=r"`vocabulary` must be a list of string tokens.*vocabulary=\[0, 1, 2\]"):
+        Word2VecInitializer(kv, [0, 1, 2])
+    with pytest.raises(ValueError, match=r"vocabulary=\['', 'movie', 3, 4, 5, '...'\]"):
+        Word2VecInitializer(kv, ["", "movie", 3, 4, 5, 6])
+
+
+def test_low_coverage_warns_unless_turned_off(kv):
+    import warnings
+
+    vocabulary = ["", "[UNK]", "movie", "plot", "boring", "film"]  # 1 of 4 words known
+    with pytest.warns(CoverageWarning, match=r"Only 1 of 4 vocabulary words \(25.0%\).*min_coverage=0.5") as caught:
+        init = Word2VecInitializer(kv, vocabulary, seed=0)
+    assert issubclass(CoverageWarning, UserWarning) and caught[0].filename == __file__
+    assert init.coverage["fraction"] == 0.25
+    with pytest.warns(CoverageWarning, match="below min_coverage=0.9"):
+        word2vec_embedding(kv, ["", "the", "movie", "was", "plot"], min_coverage=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Word2VecInitializer(kv, vocabulary, min_coverage=None)
+        Word2VecInitializer(kv, vocabulary, min_coverage=0.2)
+        word2vec_embedding(kv, vocabulary, min_coverage=0)
+    with pytest.raises(ValueError, match="min_coverage=2"):
+        Word2VecInitializer(kv, vocabulary, min_coverage=2)
