@@ -56,6 +56,14 @@ class Word2VecInitializer(keras.initializers.Initializer):
     issues a `CoverageWarning` (a `UserWarning`). Tokens must be strings
     (`str` or UTF-8 `bytes`): integer ids are refused.
 
+    Masking: `Embedding(mask_zero=True)` treats id 0 as padding, so row 0
+    must be the mask token's: with a `TextVectorization` (or
+    `StringLookup(mask_token="")`) it is. A plain list such as
+    `["cat", "dog"]` puts "cat" at id 0 and every "cat" would be masked;
+    put `""` first (`["", "cat", "dog"]`, ids from 1) or use
+    `mask_zero=False`. `word2vec_embedding` and `assign_vectors` refuse that
+    combination; an `Embedding` built by hand cannot be checked here.
+
     Serialization: a `KeyedVectors` object is not JSON, so `get_config()`
     carries the aligned matrix itself (float32, base64, bit-exact) and the
     vocabulary; `from_config` rebuilds an initializer that returns the same
@@ -236,6 +244,17 @@ def _aligned_matrix(keyed_vectors, vocabulary, oov, seed, mask_token, oov_token)
     return matrix, coverage
 
 
+def _check_mask_row(vocabulary, mask_token):
+    """With `mask_zero=True`, id 0 is padding: it must be the mask token."""
+    if vocabulary[0] != mask_token:
+        raise ArgumentError(
+            "vocabulary", vocabulary[:3] + (["..."] if len(vocabulary) > 3 else []),
+            f"a vocabulary with the mask token {mask_token!r} at id 0 when `mask_zero=True` "
+            f"(id 0 is padding, so every {vocabulary[0]!r} would be masked): put {mask_token!r} first "
+            "and number the words from 1, as TextVectorization and StringLookup(mask_token=\"\") do, "
+            "or pass mask_zero=False")
+
+
 def _preview(tokens, count=5):
     """The first `count` tokens, then how many more (for messages)."""
     shown = ", ".join(repr(t) for t in itertools.islice(tokens, count))
@@ -299,6 +318,9 @@ def word2vec_embedding(
         vocabulary: Token list or `TextVectorization`/`StringLookup` layer.
         trainable: `False` freezes the vectors; `True` fine-tunes them.
         mask_zero: Mask index 0 (the padding of a `TextVectorization`).
+            Then `vocabulary[0]` must be the mask token `""`: a word there
+            would be masked wherever it occurs, so that raises
+            `ArgumentError`.
         oov, seed, min_coverage: As for `Word2VecInitializer` (no word with a
             vector raises `InputError`; coverage below `min_coverage` warns).
         vectors_in_config: With `True` the layer's initializer is the
@@ -312,6 +334,9 @@ def word2vec_embedding(
         The `Embedding`, with the initializer as `layer.word2vec_initializer`
         (its `coverage` says how many words had a vector).
     """
+    vocabulary = _check_vocabulary(vocabulary)
+    if mask_zero:
+        _check_mask_row(vocabulary, "")
     init = Word2VecInitializer(keyed_vectors, vocabulary, oov=oov, seed=seed, min_coverage=min_coverage)
     rows, dim = init.shape
     layer = keras.layers.Embedding(
@@ -333,8 +358,11 @@ def assign_vectors(embedding, initializer):
 
     Raises:
         ValueError: the layer's `input_dim`/`output_dim` differ from the
-            vocabulary size / vector size.
+            vocabulary size / vector size, or the layer has `mask_zero=True`
+            and row 0 is a word rather than the mask token.
     """
+    if getattr(embedding, "mask_zero", False):
+        _check_mask_row(initializer.vocabulary, initializer.mask_token)
     expected = (embedding.input_dim, embedding.output_dim)
     if expected != initializer.shape:
         raise ValueError(

@@ -207,3 +207,20 @@ def test_low_coverage_warns_unless_turned_off(kv):
         word2vec_embedding(kv, vocabulary, min_coverage=0)
     with pytest.raises(ValueError, match="min_coverage=2"):
         Word2VecInitializer(kv, vocabulary, min_coverage=2)
+
+
+def test_mask_zero_refuses_a_word_at_id_0(kv):
+    # ["movie", "bad"] would put "movie"'s vector at id 0: masked as padding.
+    with pytest.raises(ValueError, match=r"mask token '' at id 0.*every 'movie' would be masked.*mask_zero=False"):
+        word2vec_embedding(kv, ["movie", "bad"])
+    init = Word2VecInitializer(kv, ["movie", "bad"])
+    with pytest.raises(ValueError, match=r"every 'movie' would be masked"):
+        assign_vectors(keras.layers.Embedding(2, DIM, mask_zero=True), init)
+    with pytest.raises(ValueError, match=r"every '\[UNK\]' would be masked"):
+        word2vec_embedding(kv, keras.layers.StringLookup(vocabulary=["movie", "bad"]))
+    # The two ways out: padding first, or no mask.
+    embedding = word2vec_embedding(kv, ["", "movie", "bad"], oov="zeros")
+    assert np.asarray(embedding.compute_mask(np.array([[1, 2, 0]]))).tolist() == [[True, True, False]]
+    np.testing.assert_array_equal(np.asarray(embedding(np.array([[1]])))[0, 0], kv["movie"])
+    assert word2vec_embedding(kv, ["movie", "bad"], mask_zero=False).compute_mask(np.array([[0]])) is None
+    assign_vectors(keras.layers.Embedding(2, DIM), init)
