@@ -165,6 +165,24 @@ def read_vectors(config):
     return kv, {"source": config.vectors, "vocabulary": len(kv), "vector_size": kv.vector_size}
 
 
+def check_vectors_cover(config, kv, vocabulary):
+    """`--vectors` must know some words of the training texts: with none, the
+    frozen and finetuned models would train on random rows and end near
+    chance without a word of why. Checked before any model trains."""
+    from kerasrnn.validation import InputError
+
+    words = [w for w in vocabulary if w not in ("", "[UNK]")]
+    if not any(w in kv.key_to_index for w in words):
+        def preview(tokens):
+            return ", ".join(repr(t) for t in tokens[:5]) + (", ..." if len(tokens) > 5 else "")
+
+        raise InputError(
+            f"`--vectors` {config.vectors!r} has a vector for none of the {len(words):,} words of the training "
+            f"texts (they are e.g. {preview(words)}; the vectors' words are e.g. {preview(kv.index_to_key)}): "
+            "use vectors of the same language, tokenized like the data (lower-case, punctuation apart), or "
+            "--variants random")
+
+
 def run(config):
     import keras
     import numpy as np
@@ -195,6 +213,8 @@ def run(config):
         x_val = vectorize(np.array(val_texts, dtype=object)).numpy()
         kv = None
         if pretrained_variants:
+            if pretrained:
+                check_vectors_cover(config, pretrained[0], vectorize.get_vocabulary())
             kv, w2v_info = pretrained or word2vec(config, train_texts, seed)
         print(f"\n== seed {seed}: {len(train_texts)} train / {len(val_texts)} validation texts, "
               f"vocabulary {vocabulary_size}")
@@ -205,7 +225,10 @@ def run(config):
             else:
                 embedding = embeddings.word2vec_embedding(
                     kv, vectorize, trainable=variant == "finetuned", mask_zero=True, oov="random", seed=seed,
-                    vectors_in_config=False, name="embedding")
+                    vectors_in_config=False, name="embedding",
+                    # Word2Vec trained here leaves out the rare words (min_count 2): its low
+                    # coverage is expected and printed below; --vectors' is warned about.
+                    min_coverage=0.5 if pretrained else None)
             if pretrained_variants and variant == pretrained_variants[0]:  # once per seed
                 coverage = embedding.word2vec_initializer.coverage
                 coverages.append(coverage["fraction"])

@@ -7,6 +7,7 @@ CBOW with negative sampling, logs each epoch (seconds, words/s, loss) and
 returns the `KeyedVectors`.
 """
 
+import itertools
 import os
 import time
 
@@ -319,12 +320,56 @@ def read_vectors(path, argument="vectors"):
     try:
         vectors = load_vectors(path)
     except Exception as error:  # gensim raises ValueError, UnicodeDecodeError, EOFError, pickle errors...
+        problem = _text_vectors_problem(path) if path.endswith((".txt", ".vec")) else None
+        if problem is not None:
+            line, what = problem
+            raise InputError(f"`{argument}` {path!r} line {line}: {what} (word2vec text format: a "
+                             "'<count> <dimension>' line, then a word and <dimension> numbers per line)") from None
         formats = "word2vec text (.txt/.vec), word2vec binary (.bin) or gensim KeyedVectors (.kv)"
         raise InputError(f"`{argument}` {path!r} cannot be read as {formats} vectors "
                          f"({type(error).__name__}: {str(error)[:200]})") from None
     if len(vectors) == 0:
         raise InputError(f"`{argument}` {path!r} holds no vectors")
+    finite = np.isfinite(vectors.vectors).all(axis=1)
+    if not finite.all():
+        row = int(np.flatnonzero(~finite)[0])
+        where = f"line {row + 2}" if path.endswith((".txt", ".vec")) else f"row {row}"
+        raise InputError(f"`{argument}` {path!r} {where}: the vector of {vectors.index_to_key[row]!r} is not finite "
+                         f"({int((~finite).sum())} vector(s) hold NaN or infinity)")
     return vectors
+
+
+def _text_vectors_problem(path):
+    """`(line number, what is wrong)` of the first malformed line of a word2vec
+    text file, read as gensim reads it (UTF-8, fields split on single spaces),
+    or `None` when this finds nothing wrong. Only called once gensim has failed,
+    whose own messages name neither the line nor the word."""
+    with open(path, "rb") as f:
+        header = f.readline()
+        fields = header.split()
+        if len(fields) != 2 or not all(field.isdigit() for field in fields) or int(fields[1]) == 0:
+            shown = header.decode("utf-8", "replace").rstrip()[:80]
+            return 1, f"the header must be '<count> <dimension>' (two integers), found {shown!r}"
+        count, dimension = int(fields[0]), int(fields[1])
+        rows = 0
+        for number, raw in enumerate(itertools.islice(f, count), start=2):
+            rows += 1
+            try:
+                parts = raw.decode("utf-8").rstrip().split(" ")
+            except UnicodeDecodeError as error:
+                return number, f"not valid UTF-8 ({error.reason} at byte {error.start})"
+            values = parts[1:]
+            if len(values) != dimension:
+                return number, (f"{len(values)} number(s) after the word {parts[0][:40]!r}, "
+                                f"but the header's dimension is {dimension}")
+            for value in values:
+                try:
+                    float(value)
+                except ValueError:
+                    return number, f"{value[:40]!r} (in the vector of {parts[0][:40]!r}) is not a number"
+        if rows < count:
+            return rows + 2, f"the header promises {count:,} vectors but the file ends after {rows:,}"
+    return None
 
 
 def write_loss_summaries(epochs, logdir, name="word2vec"):

@@ -185,3 +185,34 @@ def test_sentiment_config_resolves_defaults():
     assert (default.seeds, default.sequence_length, default.w2v_corpus) == ((0, 1, 2, 3, 4), 64, "train+lee")
     imdb = resolve(sentiment.Config, {"dataset": "imdb", "variants": "random"})
     assert (imdb.sequence_length, imdb.w2v_corpus, imdb.variants) == (256, "train", ("random",))
+
+
+def test_sentiment_vectors_that_miss_the_data_or_are_malformed_fail_fast(tmp_path, capsys):
+    from gensim.models import KeyedVectors
+
+    foreign = KeyedVectors(16)  # --quick's --embedding-dim
+    foreign.add_vectors(["FILM", "Gut", "schlecht"], np.ones((3, 16), dtype="float32"))
+    foreign.save_word2vec_format(str(tmp_path / "foreign.txt"))
+    start = time.perf_counter()
+    assert run_cli("sentiment", "--quick", "--vectors", str(tmp_path / "foreign.txt"),
+                   "--output", str(tmp_path / "a")) == 2
+    seconds = time.perf_counter() - start
+    captured = capsys.readouterr()
+    error = captured.err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: `--vectors` " + repr(str(tmp_path / "foreign.txt"))), error
+    assert "has a vector for none of the" in error[0] and "'FILM', 'Gut', 'schlecht'" in error[0]
+    assert "-- random embeddings" not in captured.out  # nothing trained
+    assert seconds < 20, f"took {seconds:.1f} s"
+    header = "3 16\n"
+    row = "good " + " ".join(["0.5"] * 16) + "\n"
+    for name, text, message in (
+            ("narrow.txt", header + row + "bad 1 2\n", "line 3: 2 number(s) after the word 'bad', but the header's "
+                                                      "dimension is 16"),
+            ("words.txt", header + row + row.replace(" 0.5", " x", 1), "line 3: 'x' (in the vector of 'good') "
+                                                                      "is not a number"),
+            ("short.txt", header + row, "line 3: the header promises 3 vectors but the file ends after 1"),
+            ("headless.txt", row, "line 1: the header must be '<count> <dimension>'")):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert run_cli("sentiment", "--quick", "--vectors", str(tmp_path / name), "--output", str(tmp_path / "b")) == 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert len(error) == 1 and f"`--vectors` {str(tmp_path / name)!r} {message}" in error[0], error
