@@ -100,6 +100,25 @@ def load_corpus(config):
     return corpus.name, list(corpus.documents)
 
 
+def check_corpus(config, name, sentences, tokens, cut):
+    """The corpus has words, and some reach `--min-count`: said in terms of
+    the options (`--text`, `--max-lines`, `--min-count`), not of
+    `train_word2vec`'s arguments."""
+    import collections
+
+    from kerasrnn.validation import InputError
+
+    source = f"`--text` {config.text!r}" if config.text is not None else f"`--corpus` {name!r}"
+    lines = f" (its first {config.max_lines:,} lines, --max-lines)" if cut else ""
+    if tokens == 0:
+        raise InputError(f"{source}{lines} contains no words: it is empty or holds only blank lines")
+    counts = collections.Counter(token for sentence in sentences for token in sentence)
+    if max(counts.values()) < config.min_count:
+        raise InputError(
+            f"no word of {source}{lines} occurs --min-count={config.min_count} times ({tokens:,} tokens, the most "
+            f"frequent {counts.most_common(1)[0][1]} times): give more text or a lower --min-count")
+
+
 def plot_words(config, name, kv):
     """`--words`, or the corpus's list, or frequent words: those in the vocabulary."""
     from kerasrnn.validation import ArgumentError
@@ -123,9 +142,11 @@ def run(config):
     from kerasrnn.validation import InputError
 
     name, lines = load_corpus(config)
+    cut = config.max_lines is not None and len(lines) > config.max_lines
     lines = lines[: config.max_lines]
     sentences = embeddings.corpus_sentences(lines)
     tokens = sum(len(s) for s in sentences)
+    check_corpus(config, name, sentences, tokens, cut)
     method = "cbow" if config.cbow else "skip-gram"
     print(f"Corpus {name}: {len(sentences):,} lines, {tokens:,} tokens; {method}, "
           f"dim {config.embedding_dim}, {config.epochs} epochs, {config.workers} worker(s)")

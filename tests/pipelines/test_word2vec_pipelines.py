@@ -82,9 +82,19 @@ def test_word2vec_bad_text_files(tmp_path, capsys):
     assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "a"), "--text", str(latin)) == 2
     assert "latin1.txt' is not valid utf-8" in capsys.readouterr().err
     empty = tmp_path / "empty.txt"
-    empty.write_text("\n\n")
-    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "b"), "--text", str(empty)) == 2
-    assert "contains no tokens" in capsys.readouterr().err
+    for text in ("", "\n\n"):
+        empty.write_text(text)
+        assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "b"), "--text", str(empty)) == 2
+        error = capsys.readouterr().err.strip().splitlines()
+        assert error == [f"error: `--text` {str(empty)!r} contains no words: it is empty or holds only blank lines"]
+    rare = tmp_path / "rare.txt"
+    rare.write_text("one two three\n\nfour two\n")
+    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "b"), "--text", str(rare)) == 2
+    assert (f"error: no word of `--text` {str(rare)!r} occurs --min-count=3 times (5 tokens, the most frequent 2 "
+            "times): give more text or a lower --min-count") in capsys.readouterr().err
+    assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "b"), "--text", str(rare), "--max-lines", "1",
+                   "--min-count", "2") == 2
+    assert f"`--text` {str(rare)!r} (its first 1 lines, --max-lines) occurs" in capsys.readouterr().err
     assert run_cli("word2vec", "--quick", "--output", str(tmp_path / "c"), "--text", str(tmp_path / "no.txt")) == 2
     assert "no.txt" in capsys.readouterr().err
 
