@@ -78,9 +78,9 @@ class GradientNormHistory(keras.callbacks.Callback):
 
     Keras's `fit` does not expose gradients to callbacks, so at the end of
     each epoch this computes the gradient of the compiled loss on a fixed
-    `probe` batch `(x, y)` with the current weights (TensorFlow backend) and
-    adds it to the logs as `grad_norm` (so it reaches `History`, CSV and
-    TensorBoard). `norms` keeps the values.
+    `probe` batch `(x, y)` with the current weights (`gradient_norm`, on any
+    backend) and adds it to the logs as `grad_norm` (so it reaches `History`,
+    CSV and TensorBoard). `norms` keeps the values.
     """
 
     def __init__(self, probe):
@@ -89,17 +89,58 @@ class GradientNormHistory(keras.callbacks.Callback):
         self.norms = []
 
     def on_epoch_end(self, epoch, logs=None):
-        import tensorflow as tf
-
         x, y = self.probe
-        with tf.GradientTape() as tape:
-            predictions = self.model(x, training=False)
-            loss = self.model.compute_loss(x=x, y=y, y_pred=predictions)
-        gradients = [g for g in tape.gradient(loss, self.model.trainable_variables) if g is not None]
-        norm = float(tf.linalg.global_norm(gradients)) if gradients else 0.0
+        norm = gradient_norm(self.model, x, y)
         self.norms.append(norm)
         if logs is not None:
             logs["grad_norm"] = norm
+
+
+def gradient_norm(model, x, y):
+    """The global L2 norm of the gradient of `model`'s compiled loss on
+    `(x, y)` with respect to its trainable weights, in inference mode, with
+    the current weights; works on the TensorFlow, JAX and PyTorch backends.
+    Returns a Python float (0.0 when no weight gets a gradient)."""
+    backend = keras.backend.backend()
+    variables = model.trainable_variables
+    if backend != "tensorflow":
+        # A probe taken from a `tf.data` pipeline holds TensorFlow tensors.
+        x, y = keras.tree.map_structure(np.asarray, (x, y))
+
+    def loss_of(predictions):
+        return model.compute_loss(x=x, y=y, y_pred=predictions)
+
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            loss = loss_of(model(x, training=False))
+        gradients = tape.gradient(loss, variables)
+    elif backend == "jax":
+        import jax
+
+        # Every other variable the loss reads or assigns (the compiled loss's
+        # per-output trackers, seed generators) is mapped to its current
+        # value: what the call assigns stays in the scope.
+        others = [(v, v.value) for v in model.non_trainable_variables + model.metrics_variables]
+
+        def loss_fn(values):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values)) + others):
+                return loss_of(model(x, training=False))
+
+        gradients = jax.grad(loss_fn)([v.value for v in variables])
+    elif backend == "torch":
+        import torch
+
+        with torch.enable_grad():
+            loss = loss_of(model(x, training=False))
+            gradients = torch.autograd.grad(loss, [v.value for v in variables], allow_unused=True)
+    else:
+        raise NotImplementedError(
+            f"gradient_norm supports the tensorflow, jax and torch backends. Received: backend={backend!r}"
+        )
+    squares = [float(keras.ops.sum(keras.ops.square(g))) for g in gradients if g is not None]
+    return math.sqrt(sum(squares))
 
 
 class TrainingTimer(keras.callbacks.Callback):

@@ -77,6 +77,11 @@ class RunConfig:
 
     #: Values of `--strategy` this pipeline supports.
     STRATEGIES = ("none",)
+    #: The Keras backends this pipeline runs on (`KERAS_BACKEND`), and why
+    #: not the others; the runner refuses another backend before anything
+    #: is written.
+    BACKENDS = ("tensorflow", "jax", "torch")
+    BACKENDS_BECAUSE = None
 
     def validate(self):
         """Checks between options; a subclass extends it (raise
@@ -86,6 +91,11 @@ class RunConfig:
         """`{importable package: kerasrnn extra}` this run needs beyond the
         core install, checked before anything is written."""
         return {}
+
+    def backends(self):
+        """`(backends, why)`: the Keras backends this run works on and, when
+        that is not all of them, why (`None` otherwise)."""
+        return self.BACKENDS, self.BACKENDS_BECAUSE
 
 
 @dataclasses.dataclass
@@ -112,6 +122,11 @@ class TrainingConfig(RunConfig):
 
     def requirements(self):
         return {"tensorboard": "tensorboard"} if self.logdir else {}
+
+    def backends(self):
+        if self.strategy != "none":
+            return ("tensorflow",), "`--strategy` distributes training with tf.distribute"
+        return super().backends()
 
     @property
     def jit(self):

@@ -47,6 +47,8 @@ class Config(TrainingConfig):
     """forecast's options."""
 
     STRATEGIES = ("none", "mirrored", "multi-worker")
+    BACKENDS = ("tensorflow", "jax")
+    BACKENDS_BECAUSE = "its forecaster export needs `ExportArchive.track`, which Keras's torch backend lacks"
 
     dataset: str = option("co2", "statsmodels series to forecast (when no --csv)", choices=DATASETS)
     csv: typing.Optional[str] = option(None, "forecast a column of this CSV file instead", metavar="FILE",

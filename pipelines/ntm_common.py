@@ -79,6 +79,12 @@ class NTMConfig(TrainingConfig):
         if self.learning_rate is None:
             self.learning_rate = LEARNING_RATES[self.optimizer]
 
+    def backends(self):
+        if self.export:
+            return ("tensorflow", "jax"), "Keras's torch backend cannot export the model; --no-export runs there"
+        return super().backends()
+
+
 def task_default(name, value, help=None):
     """`NTMConfig`'s field `name` with another default (same `--quick` value
     and checks; the same help unless `help` is given), for a task's `Config`."""

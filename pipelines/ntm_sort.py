@@ -28,6 +28,12 @@ class Config(NTMConfig):
     write_heads: int = task_default("write_heads", 5)
     lstm_units: int = task_default("lstm_units", 128)
 
+    def backends(self):
+        if self.export and self.model == "ntm":
+            return ("tensorflow",), ("on JAX its NTM's SavedModel export fails, TensorFlow cannot trace the "
+                                     "gradient of the converted model; --no-export or --model lstm runs there")
+        return super().backends()
+
 
 def task():
     from kerasrnn.data.tasks.priority_sort import priority_sort_batch

@@ -117,11 +117,39 @@ def resolve(name, module, given, replay=None):
     check_writable("--output", config.output)
     if getattr(config, "logdir", None):
         check_writable("--logdir", config.logdir)
+    backends, why = config.backends()
+    backend = keras_backend()
+    if backend not in backends:
+        supported = " or ".join(_BACKEND_NAMES.get(b, b) for b in backends)
+        raise InputError(
+            f"`{name}` runs on Keras's {supported} backend only{f' ({why})' if why else ''}, "
+            f"not on {backend!r}: run it with KERAS_BACKEND={backends[0]}"
+        )
     for package, extra in config.requirements().items():
         if importlib.util.find_spec(package) is None:
             install = f"pip install 'kerasrnn[{extra}]'" if extra else f"pip install {package}"
             raise InputError(f"`{name}` with these options needs the `{package}` package: {install}")
     return config
+
+
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def keras_backend():
+    """The name of the backend Keras uses or will use, without importing it
+    (which would load that backend): Keras's own rule, `KERAS_BACKEND`, else
+    `backend` in `$KERAS_HOME/keras.json` (default `~/.keras`), else
+    TensorFlow."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as f:
+            return json.load(f).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
 
 
 def read_config(path, name):

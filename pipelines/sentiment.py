@@ -56,6 +56,9 @@ def _seeds(name, values):
 class Config(TrainingConfig):
     """sentiment's options."""
 
+    BACKENDS = ("tensorflow",)
+    BACKENDS_BECAUSE = "its string-to-score export traces the model with tf.function"
+
     dataset: str = option("polarity", "polarity: gensim's 200 labelled sentences (offline); imdb: "
                           "tensorflow-datasets' imdb_reviews, prepared in --data-dir", choices=("polarity", "imdb"))
     csv: typing.Optional[str] = option(None, "labelled data instead: a CSV file with text,label columns",

@@ -17,6 +17,9 @@ class Seq2SeqConfig(TrainingConfig):
     """Options of an attention encoder-decoder; a pipeline's `Config`
     overrides the defaults."""
 
+    BACKENDS = ("tensorflow",)
+    BACKENDS_BECAUSE = "its translator export traces the decoder's search with tf.function"
+
     units: int = option(64, "encoder units per direction (the decoder gets the encoder memory's width)",
                         check=check_positive_int)
     embedding_dim: int = option(32, "token embedding size", check=check_positive_int)

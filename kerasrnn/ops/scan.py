@@ -54,6 +54,10 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
         # Unstacked buffers exist only on TensorFlow: read them in its loop.
         return _tf_scan(f, init, xs, unroll or 1, reverse, differentiable, stack)
     length = xs_flat[0].shape[0]
+    if not is_int(length):
+        # `None`, or a symbolic dimension (JAX's export traces a dynamic
+        # length as one; comparing it with a number is inconclusive).
+        length = None
     if unroll == 0 or (length is not None and length <= max(unroll, 1) and unroll > 1):
         if length is None:
             raise ValueError(
@@ -63,6 +67,10 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
         return _python_scan(f, init, xs, length, reverse)
     if keras.backend.backend() == "tensorflow":
         return _tf_scan(f, init, xs, unroll, reverse, differentiable, stack)
+    if length is None:
+        # `jax.lax.scan` cannot split a symbolic length into unrolled blocks
+        # and a remainder (JAX's export traces a dynamic length so).
+        unroll = 1
     return _generic_scan(f, init, xs, unroll, reverse)
 
 

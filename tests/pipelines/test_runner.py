@@ -221,3 +221,32 @@ def test_one_spelling_per_option_across_pipelines():
                 assert field.type in (float, "float"), (name, field.name)
             if field.name.endswith("_size") and field.name not in ("batch_size", "memory_size"):
                 assert field.type in (int, "int", typing.Optional[int], "typing.Optional[int]"), (name, field.name)
+
+
+def test_a_pipeline_refuses_a_backend_it_cannot_run_on_at_once(tmp_path):
+    # Refused before Keras (or its backend) is imported and before anything
+    # is written; the backend comes from KERAS_BACKEND or, as Keras reads it,
+    # from $KERAS_HOME/keras.json.
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    (home / "keras.json").write_text(json.dumps({"backend": "jax"}))
+    from_file = {k: v for k, v in ENV.items() if k != "KERAS_BACKEND"} | {"KERAS_HOME": str(home)}
+    cases = [
+        (["char-lm"], {"KERAS_BACKEND": "jax"}, "jax", "text-generator export traces the model with tf.function"),
+        (["dates"], {"KERAS_BACKEND": "torch"}, "torch", "translator export"),
+        (["sentiment"], from_file, "jax", "string-to-score export"),
+        (["forecast", "--strategy", "mirrored"], {"KERAS_BACKEND": "jax"}, "jax", "tf.distribute"),
+    ]
+    run = tmp_path / "run"
+    for args, env, backend, reason in cases:
+        env = env if "KERAS_HOME" in env else dict(ENV, **env)
+        result = subprocess.run([sys.executable, "-X", "importtime", "-m", "kerasrnn.pipelines", *args, "--quick",
+                                 "--output", str(run)], capture_output=True, text=True, timeout=60, env=env)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert not imported & {"keras", "tensorflow", "jax", "torch"}, (args, imported & {"keras", "jax"})
+        errors = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+        assert result.returncode == 2 and len(errors) == 1, (args, result.stderr[-2000:])
+        assert errors[0].startswith(f"error: `{args[0]}` runs on Keras's TensorFlow backend only ("), errors
+        assert reason in errors[0] and errors[0].endswith(f"not on '{backend}': run it with KERAS_BACKEND=tensorflow")
+        assert not run.exists()
