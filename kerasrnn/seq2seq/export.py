@@ -6,14 +6,26 @@
 * `translate_beam`: beam search (`beam_width`, `length_penalty` fixed at export),
 
 each mapping a `tf.string` batch `(batch,)` to a dict with `translations`
-(`tf.string` `(batch,)`), `scores` (`(batch,)`, the best hypothesis's score)
-and `lengths` (generated tokens, end included). Tokenisation, vocabulary
-lookup (unknown tokens → OOV), truncation of sources to `max_source_length`
-tokens, search and detokenisation all run inside the graph, so the SavedModel
-loads with `tf.saved_model.load` where kerasrnn is not installed. An empty
-string translates like a source holding only the end token. With
-`replace_unknown=True` (attention models) an `<unk>` output is replaced by the
-source token the decoder attended to most (Luong et al. 2015).
+(`tf.string` `(batch,)`), `scores` (`(batch,)`, the best hypothesis's score),
+`lengths` (generated tokens, end included) and `truncated` (`tf.bool`
+`(batch,)`, see below). Tokenisation, vocabulary lookup (unknown tokens →
+OOV), truncation, search and detokenisation all run inside the graph, so the
+SavedModel loads with `tf.saved_model.load` where kerasrnn is not installed.
+With `replace_unknown=True` (attention models) an `<unk>` output is replaced
+by the source token the decoder attended to most (Luong et al. 2015).
+
+Inputs, rule by rule:
+
+* an empty string translates like a source holding only the end token;
+* an empty batch (shape `(0,)`) gives outputs with a batch of 0;
+* a source longer than `max_source_length` tokens (characters or words, by
+  the vocabulary's level) is translated from its first `max_source_length`
+  tokens, and its `truncated` output is `True` (the model never saw longer
+  sources), so a caller can split it or report it;
+* a string that is not valid UTF-8 fails the call with
+  `tf.errors.InvalidArgumentError` ("sources must be valid UTF-8 ...")
+  naming its batch indices: its bytes cannot be tokenised faithfully, and
+  `replace_unknown` would copy them into the output.
 """
 
 import keras
@@ -43,10 +55,21 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     source_table = translation.lookup_table(source_vocab.tokens)
     target_tokens = tf.constant(target_vocab.tokens)
 
+    def checked(sources):
+        valid = tf.equal(tf.strings.unicode_transcode(sources, "UTF-8", "UTF-8", errors="replace"), sources)
+        check = tf.debugging.Assert(
+            tf.reduce_all(valid), ["sources must be valid UTF-8; invalid at batch indices", tf.where(~valid)[:, 0]])
+        with tf.control_dependencies([check]):
+            return tf.identity(sources)
+
     def source_ids(sources):
         ids = translation.encode(source_table, sources, source_vocab.level,
-                                 max_source_length, add_end=True)
-        return ids.to_tensor(0)
+                                 max_source_length, add_end=True).to_tensor(0)
+        # Every source has its end token; only an empty batch has no step.
+        return tf.pad(ids, [[0, 0], [0, tf.maximum(1 - tf.shape(ids)[1], 0)]])
+
+    def truncated(sources):
+        return translation.tokenize(sources, source_vocab.level).row_lengths() > max_source_length
 
     def outputs(ids, scores, lengths, sources, attention):
         if replace_unknown:
@@ -58,14 +81,17 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
             "translations": text,
             "scores": scores,
             "lengths": lengths,
+            "truncated": truncated(sources),
         }
 
     def greedy(sources):
+        sources = checked(sources)
         result = greedy_search(model, source_ids(sources), max_length)
         return outputs(result["ids"], result["scores"], result["lengths"], sources,
                        result["attention"])
 
     def beam(sources):
+        sources = checked(sources)
         result = beam_search(model, source_ids(sources), beam_width, max_length,
                              length_penalty=length_penalty)
         attention = None if result["attention"] is None else result["attention"][:, 0]

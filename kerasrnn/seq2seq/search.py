@@ -16,7 +16,10 @@ Conventions shared by the three searches:
   sequence that never ended);
 * `log_probs` are the sums of the model's token log-probabilities;
 * `attention` holds the decoder's alignment over the source at each step
-  (zeros after the end), or is `None` for a model without attention.
+  (zeros after the end), or is `None` for a model without attention;
+* `source_ids` of shape `(batch, 0)` raise `InputError` (there is nothing to
+  attend to: an empty source is the end token alone); a batch of 0 gives
+  outputs with a batch of 0.
 
 Beam search keeps `beam_width` hypotheses per example. A hypothesis that has
 produced `end_id` stays in the beam with its score frozen (it competes with
@@ -34,6 +37,7 @@ from keras import random
 from kerasrnn.data.ids import END_ID
 from kerasrnn.data.ids import PAD_ID
 from kerasrnn.data.ids import START_ID
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_non_negative_number
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_positive_number
@@ -65,6 +69,14 @@ def _prepare(model, source_ids, max_length):
         raise ValueError(
             "`source_ids` must be an int tensor of shape (batch, source_length). "
             f"Received: shape={tuple(source_ids.shape)}"
+        )
+    if source_ids.shape[1] == 0:
+        # Nothing to encode or attend to; a source with no tokens is encoded
+        # as the end token alone (`kerasrnn.data.translation.encode(...,
+        # add_end=True)`), which is what the exported translator does.
+        raise InputError(
+            "`source_ids` must hold at least one step per example (an empty source is the end token "
+            f"alone, [[{END_ID}]]). Received: source_ids of shape {tuple(source_ids.shape)}"
         )
     encoded, states = model.encode(source_ids)
     return source_ids, max_length, encoded, list(states)

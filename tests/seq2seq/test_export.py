@@ -72,11 +72,18 @@ def test_unknown_word_replacement():
         words.decode(ids, source_tokens)
 
 
-def test_exported_translate_runs_without_kerasrnn(tmp_path):
+@pytest.fixture(scope="module")
+def translator(tmp_path_factory):
+    """`(model, export_dir)`: one exported translator for the tests below."""
     model = _model()
-    export_dir = os.path.join(str(tmp_path), "export")
+    export_dir = os.path.join(str(tmp_path_factory.mktemp("translator")), "export")
     export_translator(export_dir, model, SOURCE_VOCAB, TARGET_VOCAB, MAX_SOURCE, MAX_LENGTH,
                       beam_width=3, length_penalty=0.6)
+    return model, export_dir
+
+
+def test_exported_translate_runs_without_kerasrnn(translator):
+    model, export_dir = translator
     out = load_saved_model_without_kerasrnn(export_dir, f"""
         import json
         x = tf.constant({SOURCES!r})
@@ -88,6 +95,7 @@ def test_exported_translate_runs_without_kerasrnn(tmp_path):
             "beam": [t.decode() for t in b["translations"].numpy()],
             "signature": [t.decode() for t in s["translations"].numpy()],
             "lengths": g["lengths"].numpy().tolist(),
+            "truncated": [g["truncated"].numpy().tolist(), b["truncated"].numpy().tolist()],
         }}))
     """)
     result = json.loads(out.strip().splitlines()[-1])
@@ -95,8 +103,26 @@ def test_exported_translate_runs_without_kerasrnn(tmp_path):
     assert result["greedy"] == greedy == result["signature"]
     assert result["beam"] == _in_process(model, SOURCES, beam=True)
     assert all(1 <= n <= MAX_LENGTH for n in result["lengths"])
-    # A source longer than max_source_length is truncated: same as its prefix.
+    # A source longer than max_source_length is truncated: same as its prefix,
+    # and flagged.
     assert greedy[3] == _in_process(model, ["d" * MAX_SOURCE], beam=False)[0]
+    assert result["truncated"] == [[False, False, False, True, False]] * 2
+
+
+def test_exported_translator_edge_inputs(translator):
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(translator[1])
+    for name in ("translate", "translate_beam"):
+        endpoint = getattr(loaded, name)
+        empty = endpoint(tf.constant([], tf.string))  # an empty batch: empty outputs
+        assert {k: tuple(v.shape) for k, v in empty.items()} == {
+            "translations": (0,), "scores": (0,), "lengths": (0,), "truncated": (0,)}, name
+        # Exactly max_source_length tokens is not truncated; one more is.
+        edge = endpoint(tf.constant(["a" * MAX_SOURCE, "a" * (MAX_SOURCE + 1), "a" * 10_000]))
+        assert edge["truncated"].numpy().tolist() == [False, True, True], name
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"valid UTF-8; invalid at batch indices.*\[1 3\]"):
+            endpoint(tf.constant([b"abc", b"a\xff", "b€".encode(), b"\xc3("]))
 
 
 def test_export_bad_arguments(tmp_path):

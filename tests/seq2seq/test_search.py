@@ -170,6 +170,18 @@ def test_bad_arguments():
         greedy_search(model, SOURCE[0], 5)
 
 
+def test_empty_sources_and_empty_batches():
+    from kerasrnn.validation import InputError
+
+    model = _model()
+    for search in (lambda ids: greedy_search(model, ids, 5), lambda ids: beam_search(model, ids, 2, 5),
+                   lambda ids: sample(model, ids, 5, seed=0)):
+        with pytest.raises(InputError, match=r"at least one step.*\[\[2\]\].*shape \(3, 0\)"):
+            search(np.zeros((3, 0), "int32"))
+        result = search(np.zeros((0, 4), "int32"))  # no example: nothing to decode
+        assert np.asarray(result["ids"]).shape[:1] == (0,) and np.asarray(result["lengths"]).shape[:1] == (0,)
+
+
 def test_luong_model_searches_run():
     model = Seq2Seq(Encoder(8, 4, 3, bidirectional=True, cell="gru"),
                     Decoder(9, 4, GRUCell(6), attention=LuongAttention("dot")))
