@@ -216,11 +216,18 @@ for cls in (L.LSTM, L.GRU, L.SimpleRNN):
     with tf.GradientTape():
         layer(x, training=True)
     tf.function(lambda x: layer(x, training=True))(x)
-    model = keras.Sequential([keras.Input((6, 3)), cls(2, dropout=0.5), keras.layers.Dense(1)])
-    model.compile("sgd", "mse")
-    model.fit(x, np.zeros((2, 1)), epochs=1, verbose=0)
-    model.predict(x, verbose=0)
     gc.collect()
+model = keras.Sequential([
+    keras.Input((6, 3)),
+    L.LSTM(2, dropout=0.5, return_sequences=True),
+    L.GRU(2, return_sequences=True, go_backwards=True),
+    L.SimpleRNN(2),
+    keras.layers.Dense(1),
+])
+model.compile("sgd", "mse")
+model.fit(x, np.zeros((2, 1)), epochs=1, verbose=0)
+model.predict(x, verbose=0)
+gc.collect()
 print("OK")
 """
 
@@ -235,3 +242,34 @@ def test_no_tensorflow_errors_or_warnings_from_kerasrnn_code():
     for block in blocks:
         if ("ERROR" in block or "WARNING" in block) and "kerasrnn/" in block:
             raise AssertionError(block)
+
+
+@pytest.mark.parametrize("ours_cls, keras_cls", [
+    (L.LSTM, keras.layers.LSTM), (L.GRU, keras.layers.GRU), (L.SimpleRNN, keras.layers.SimpleRNN),
+], ids=["lstm", "gru", "simple_rnn"])
+def test_masks_that_break_cudnn_give_keras_generic_results_on_the_fused_path(ours_cls, keras_cls):
+    # Keras's cuDNN kernels need right-padded masks; for left padding, holes
+    # and rows masked entirely it falls back to its generic loop. The fused
+    # path (and its hand-written backward pass) gives those numbers.
+    import tensorflow as tf
+
+    rng = np.random.RandomState(0)
+    x = rng.randn(4, 6, 3).astype("float32")
+    mask = np.array([[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 0, 1, 1, 0, 1], [1, 1, 1, 1, 1, 1]], bool)
+    for go_backwards in (False, True):
+        options = {"return_sequences": True, "return_state": True, "go_backwards": go_backwards}
+        theirs = keras_cls(5, **options, **({} if keras_cls is keras.layers.SimpleRNN else {"use_cudnn": False}))
+        ours = ours_cls(5, **options)
+        assert ours.loop_implementation(training=True) == "fused_bptt"
+        theirs.build(x.shape)
+        ours.build(x.shape)
+        ours.set_weights(theirs.get_weights())
+        initial_state = [rng.randn(4, 5).astype("float32") for _ in ours.state_size]
+        results = []
+        for layer in (ours, theirs):
+            with tf.GradientTape() as tape:
+                outputs = layer(x, mask=mask, initial_state=initial_state, training=True)
+                loss = sum(tf.reduce_sum(o * o) for o in outputs)
+            results.append(list(outputs) + tape.gradient(loss, layer.trainable_weights))
+        for actual, expected in zip(*results):
+            assert_close(actual, expected)
