@@ -56,6 +56,17 @@ class RecurrentLayer(keras.layers.RNN):
         use_cudnn = kwargs.pop("use_cudnn", "auto")
         check_choice("use_cudnn", use_cudnn, ("auto", True, False))
         fast_path = check_bool("fast_path", fast_path)
+        # Keras reads any truthy value as True (`return_sequences="no"`
+        # included); a string here is a mistake, not a choice.
+        return_sequences = check_bool("return_sequences", return_sequences)
+        return_state = check_bool("return_state", return_state)
+        go_backwards = check_bool("go_backwards", go_backwards)
+        stateful = check_bool("stateful", stateful)
+        unroll = check_bool("unroll", unroll)
+        if "zero_output_for_mask" in kwargs:
+            kwargs["zero_output_for_mask"] = check_bool(
+                "zero_output_for_mask", kwargs["zero_output_for_mask"]
+            )
         cell_params = self._cell_params()
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in cell_params}
         cell = self.cell_class(

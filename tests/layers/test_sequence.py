@@ -125,6 +125,17 @@ def test_bad_constructor_arguments(make, match):
         make()
 
 
+@pytest.mark.parametrize("argument", ["return_sequences", "return_state", "go_backwards", "stateful", "unroll"])
+def test_boolean_arguments_refuse_strings_and_numbers(argument):
+    # Keras reads any truthy value as True: return_sequences="no" returned sequences.
+    for value in ("yes", "no", 1, 0, None):
+        with pytest.raises(ArgumentError, match=rf"`{argument}` must be a boolean. Received: {argument}={value!r}"):
+            L.LSTM(3, **{argument: value})
+    layer = L.GRU(3, **{argument: np.bool_(True)})
+    assert getattr(layer, argument) is True and layer.get_config()[argument] is True
+    assert getattr(L.MinGRU(3, **{argument: False}), argument) is False
+
+
 def test_bad_call_inputs():
     layer = L.LSTM(3)
     with pytest.raises(ValueError, match=r"rank 3.*Received: inputs.shape=\(2, 5\)"):
