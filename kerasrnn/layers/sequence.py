@@ -16,6 +16,7 @@ from kerasrnn.layers.precision import projection_dtype
 from kerasrnn.layers.precision import recurrence_dtype
 from kerasrnn.ops import rnn
 from kerasrnn.ops.fused import fused_rnn
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import check_choice
 
@@ -143,8 +144,15 @@ class RecurrentLayer(keras.layers.RNN):
         _check_rank3(sequences_shape)
         super().build(sequences_shape, initial_state_shape)
 
+    def compute_output_spec(self, sequences, *args, **kwargs):
+        # Symbolic calls (functional models) take their shapes from
+        # `compute_output_shape` without tracing `call`.
+        _check_real_dtype(self, sequences.dtype)
+        return super().compute_output_spec(sequences, *args, **kwargs)
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
         _check_rank3(sequences.shape)
+        _check_real_dtype(self, sequences.dtype)
         if mask is not None:
             _check_mask(tree.flatten(mask)[0], sequences.shape)
         if initial_state is not None:
@@ -314,6 +322,19 @@ def _check_rank3(shape):
             "Recurrent layers expect `inputs` of rank 3, (batch, timesteps, features). "
             f"Received: inputs.shape={tuple(shape)}"
         )
+
+
+def _check_real_dtype(layer, dtype):
+    # Integer and boolean inputs are cast to the compute dtype, as Keras's
+    # layers cast them; a string fails deep in a cast, and a complex input
+    # would lose its imaginary part without a word.
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype == "bool" or "float" in dtype or "int" in dtype:
+        return
+    raise InputError(
+        f"{type(layer).__name__} expects a float tensor (or integers or booleans, "
+        f"cast to {layer.compute_dtype}) as `inputs`. Received: dtype={dtype}"
+    )
 
 
 def _check_mask(mask, sequences_shape):

@@ -136,6 +136,19 @@ def test_boolean_arguments_refuse_strings_and_numbers(argument):
     assert getattr(L.MinGRU(3, **{argument: False}), argument) is False
 
 
+def test_non_real_inputs_are_refused_naming_the_layer_and_dtype():
+    # A string input failed deep in a cast; a complex one lost its imaginary part.
+    with pytest.raises(ValueError, match=r"LSTM expects a float tensor .*Received: dtype=string"):
+        L.LSTM(3)(np.full((2, 3, 4), "a"))
+    with pytest.raises(ValueError, match=r"MinGRU expects a float tensor .*Received: dtype=complex64"):
+        L.MinGRU(3)(np.ones((2, 3, 4), "complex64"))
+    with pytest.raises(ValueError, match=r"GRU expects a float tensor .*Received: dtype=string"):
+        L.GRU(3)(keras.Input((3, 4), dtype="string"))
+    # Integers and booleans are cast, as Keras's layers cast them.
+    assert L.SimpleRNN(3)(np.ones((2, 3, 4), "int32")).shape == (2, 3)
+    assert L.SimpleRNN(3)(np.ones((2, 3, 4), bool)).shape == (2, 3)
+
+
 def test_bad_call_inputs():
     layer = L.LSTM(3)
     with pytest.raises(ValueError, match=r"rank 3.*Received: inputs.shape=\(2, 5\)"):
