@@ -28,6 +28,7 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.ops.linear_scan import linear_scan
 from kerasrnn.ops.linear_scan import log_linear_scan
+from kerasrnn.validation import check_int
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_rate
 
@@ -86,7 +87,8 @@ class LinearRecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = check_rate("dropout", dropout)
-        self.seed = seed
+        # Keras's SeedGenerator takes only Python integers.
+        self.seed = None if seed is None else check_int("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
 
     #: One name per state tensor, in order.
@@ -136,6 +138,13 @@ class LinearRecurrentCell(keras.layers.Layer, DropoutRNNCell):
     def readout(self, states, inputs):
         """The output given the new states and the step's inputs."""
         return states[0]
+
+    @property
+    def output_is_state(self):
+        """Whether a step's output is its new `h`: the readout and step of
+        this base class, not one that reads the step's input too."""
+        cls = type(self)
+        return cls.readout is LinearRecurrentCell.readout and cls.call is LinearRecurrentCell.call
 
     def input_dropout_mask(self, inputs, training):
         if training and 0.0 < self.dropout < 1.0:

@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 
 from kerasrnn import layers as L
+from kerasrnn.ops import linear_scan
+from kerasrnn.ops import log_linear_scan
 from kerasrnn.validation import ArgumentError
 from tests.helpers import assert_close
 from tests.helpers import run_python
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: Each layer with the options it is checked with (log_space=False: the
 #: plain minGRU/minLSTM, whose scan runs in linear space).
@@ -121,31 +125,39 @@ MODEL_CASES = [CASES[0], CASES[3], CASES[4], CASES[5], CASES[6]]
 
 JAX_CODE = """
 import sys
+import jax
 import numpy as np
 import keras
 import kerasrnn.layers  # noqa: F401  (registers the layers for loading)
+from kerasrnn.ops import linear_scan, log_linear_scan
 
 assert keras.backend.backend() == "jax"
 data = np.load(sys.argv[1])
 model = keras.models.load_model(sys.argv[2])
-expected = [data[f"out{i}"] for i in range(len(model.outputs))]
-before = [np.array(w) for w in model.get_weights()]
-model.compile("adam", ["mse"] * len(expected))
-# One compiled training step: its losses are those of the TensorFlow
-# outputs (masked steps left out), and it changes every weight.
-losses = model.train_on_batch([data["x"], data["mask"]], [np.zeros_like(o) for o in expected])
-want = [np.mean(o[data["mask"]] ** 2) for o in expected]
-np.testing.assert_allclose(losses[1:], want, rtol=1e-4)
-assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+outputs = model.predict_on_batch([data["x"], data["mask"]])
+for i, out in enumerate(outputs):
+    np.testing.assert_allclose(out, data[f"out{i}"], atol=1e-5, err_msg=str(i))
+# The scans' written-out gradients (keras.ops.custom_gradient) on JAX.
+a, b, h0, w, mask = (data[k] for k in ("a", "b", "h0", "w", "mask"))
+scans = {
+    "linear": lambda a, b, h0: linear_scan(a, b, h0, mask),
+    "log": lambda a, b, h0: log_linear_scan(a, b, h0, mask),
+    "complex": lambda a, b, h0: sum(linear_scan((a, b), (b, a), (h0, h0), mask)),
+}
+for name, scan in scans.items():
+    grads = jax.grad(lambda *args: (w * scan(*args)).sum(), argnums=(0, 1, 2))(a, b, h0)
+    for k, g in enumerate(grads):
+        np.testing.assert_allclose(g, data[f"{name}_grad{k}"], atol=1e-5, err_msg=name)
 print("OK")
 """
 
 
-def test_layers_in_a_model_fit_save_xla_export_and_jax(tmp_path):
+def test_layers_in_a_model_xla_fit_save_export_and_jax(tmp_path):
     """Config round trip of every case; then a model holding each layer
-    through an XLA fit step (Adam), a `.keras` round trip, a SavedModel
-    served by tf.saved_model.load, and the `.keras` file on the JAX backend
-    (a training step from the same losses)."""
+    through an XLA call, a fit step (Adam), a `.keras` round trip, a
+    SavedModel served by tf.saved_model.load, and on the JAX backend: LRU and
+    HawkBlock loaded from a `.keras` file give the same outputs, and the
+    scans' gradients equal TensorFlow's."""
     import tensorflow as tf
 
     for cls, kwargs in CASES:
@@ -157,14 +169,20 @@ def test_layers_in_a_model_fit_save_xla_export_and_jax(tmp_path):
     outputs = [cls(3, return_sequences=True, name=f"layer{i}", **kw)(inputs, mask=mask)
                for i, (cls, kw) in enumerate(MODEL_CASES)]
     model = keras.Model([inputs, mask], outputs)
+    # XLA: a compiled call gives the eager outputs (the scan op's compiled
+    # gradients are checked in tests/ops/test_linear_scan.py).
     eager = [np.asarray(o) for o in model([X, MASK])]
+    compiled = tf.function(lambda x, m: model([x, m]), jit_compile=True)(tf.constant(X), tf.constant(MASK))
+    for a, b in zip(compiled, eager):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    # A fit step (Keras's loop run eagerly: tracing five layers' gradients
+    # for one step would cost more than the rest of this file).
     targets = [np.zeros((2, 5, 3), "float32")] * len(MODEL_CASES)
-    model.compile(keras.optimizers.Adam(0.01), ["mse"] * len(MODEL_CASES), jit_compile=True)
+    model.compile(keras.optimizers.Adam(0.01), ["mse"] * len(MODEL_CASES), run_eagerly=True)
     before = [w.copy() for w in model.get_weights()]
-    # The loss of the compiled (XLA) step is that of the eager outputs (the
-    # output mask leaves masked steps out of it).
     history = model.fit([X, MASK], targets, epochs=1, batch_size=2, verbose=0).history
     for i, out in enumerate(eager):
+        # The output mask leaves the masked steps out of the loss.
         np.testing.assert_allclose(history[f"layer{i}_loss"][0], np.mean(out[MASK] ** 2), rtol=1e-4)
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     expected = [np.asarray(o) for o in model([X, MASK])]
@@ -183,12 +201,33 @@ def test_layers_in_a_model_fit_save_xla_export_and_jax(tmp_path):
         assert_close(a, b, msg="SavedModel")
 
     pytest.importorskip("jax")
+    # Gradients of the three scans on TensorFlow, for the JAX side to match.
+    rng = np.random.RandomState(4)
+    a, b, h0, w = (rng.uniform(0.3, 0.9, shape).astype("float32") for shape in ((2, 5, 3),) * 2 + ((2, 3), (2, 5, 3)))
+    scans = {
+        "linear": lambda a, b, h0: linear_scan(a, b, h0, MASK),
+        "log": lambda a, b, h0: log_linear_scan(a, b, h0, MASK),
+        "complex": lambda a, b, h0: sum(linear_scan((a, b), (b, a), (h0, h0), MASK)),
+    }
+    grads = {}
+    for name, scan in scans.items():
+        args = [tf.constant(v) for v in (a, b, h0)]
+        with tf.GradientTape() as tape:
+            tape.watch(args)
+            loss = tf.reduce_sum(w * scan(*args))
+        grads.update({f"{name}_grad{k}": np.asarray(g) for k, g in enumerate(tape.gradient(loss, args))})
+    # LRU and HawkBlock, whose outputs are not their states, to JAX (each
+    # layer compiled there costs seconds; the others' scans are checked by
+    # the gradients).
+    jax_model = keras.Model(model.inputs, [model.outputs[2], model.outputs[4]])
+    path = os.path.join(str(tmp_path), "jax.keras")
+    jax_model.save(path)
     data = os.path.join(str(tmp_path), "data.npz")
-    np.savez(data, x=X, mask=MASK, **{f"out{i}": o for i, o in enumerate(expected)})
+    np.savez(data, x=X, mask=MASK, a=a, b=b, h0=h0, w=w, **grads, out0=expected[2], out1=expected[4])
     result = run_python(
         f"import sys; sys.argv = ['-', {data!r}, {path!r}]\n" + JAX_CODE,
         timeout=600,
-        env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": os.getcwd()},
+        env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert result.stdout.strip().endswith("OK")
@@ -220,6 +259,7 @@ BAD_ARGUMENTS = [
     (lambda: L.RGLRU(3, c=-1), "c=-1"),
     (lambda: L.HawkBlock(3, conv_width=1), "conv_width=1"),
     (lambda: L.HawkBlock(3, rnn_units=0), "rnn_units=0"),
+    (lambda: L.LRU(3, seed="x"), "seed='x'"),
 ]
 
 
