@@ -13,15 +13,24 @@ recursion of Blelloch 1990, also used by `jax.lax.associative_scan`):
 3. one more combination gives the states at the even positions
    `2, 4, ...` from the odd ones before them.
 
-`keras.ops.associative_scan` implements the same algorithm, but on the
-TensorFlow backend of Keras 3.15 it cannot be compiled with
-`jit_compile=True` (its `StatelessIf` has no XLA kernel) and it fails on an
-axis of length 0 or 1 (keras-team/keras#22050). Here every round is a
-strided slice, an element-wise product and an interleave with shapes known
-when the function is traced, so it compiles under XLA and runs on every
-Keras backend. Where the length of the time axis is unknown at trace time
-(a `None` dimension in a TensorFlow graph) the same recurrence runs as a
-sequential loop (`kerasrnn.ops.scan`).
+Longer sequences are first cut into blocks of `BLOCK` (8) steps: each
+block is combined one step at a time, all blocks at once; the blocks' totals
+are scanned recursively; a last pass gives each step the total of the
+blocks before its own. That takes `2 BLOCK + 2 log2(T / BLOCK)` rounds but
+reads and writes each element a few times in all rather than a few times per
+round, which is what a CPU is limited by (`benchmarks/parallel_rnn.py`
+compares the forms). The gradient is written out: it is the same recurrence
+run backwards (`g_t = ∂h_t + a_{t+1} g_{t+1}`), one more scan.
+
+`keras.ops.associative_scan` implements the odd-even algorithm too, but on
+the TensorFlow backend of Keras 3.15 it does not compile with
+`jit_compile=True` and it fails on an axis of length 0 or 1
+(keras-team/keras#22050). Here every round is a strided slice, an
+element-wise product and an interleave with shapes known when the function
+is traced, so it compiles under XLA and runs on every Keras backend. Where
+the length of the time axis is unknown at trace time (a `None` dimension in
+a TensorFlow graph) the same recurrence runs as a sequential loop
+(`kerasrnn.ops.scan`).
 
 `log_linear_scan` is the same scan for positive recurrences given in log
 space, `log h_t = logaddexp(log a_t + log h_{t-1}, log b_t)`, the form Feng et
