@@ -148,6 +148,9 @@ class RecurrentLayer(keras.layers.RNN):
         # Symbolic calls (functional models) take their shapes from
         # `compute_output_shape` without tracing `call`.
         _check_real_dtype(self, sequences.dtype)
+        initial_state = kwargs.get("initial_state", args[0] if args else None)
+        if initial_state is not None:
+            self._check_initial_state(initial_state, sequences.shape)
         return super().compute_output_spec(sequences, *args, **kwargs)
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
@@ -160,21 +163,24 @@ class RecurrentLayer(keras.layers.RNN):
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
 
     def _check_initial_state(self, initial_state, sequences_shape):
+        """The states as a list, checked against the state sizes and the
+        inputs' batch wherever the shapes are known (always in eager calls)."""
         states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
-        if len(states) != len(self.state_size):
-            raise ValueError(
-                f"`initial_state` must hold {len(self.state_size)} tensor(s) for "
-                f"{type(self).__name__} ({', '.join(self.cell.state_names)}). "
-                f"Received: {len(states)} tensor(s)"
-            )
-        for state, size in zip(states, self.state_size):
-            shape = tuple(state.shape)
-            if len(shape) != 2 or shape[-1] not in (None, size):
-                raise ValueError(
-                    f"Each `initial_state` tensor must have shape (batch, {size}). "
-                    f"Received: initial_state shapes {[tuple(s.shape) for s in states]}"
-                )
-        return states
+        batch = sequences_shape[0]
+        expected = [(batch, size) for size in self.state_size]
+        received = [_static_shape(state) for state in states]
+        if len(received) == len(expected) and all(
+            shape is not None and len(shape) == 2
+            and all(a is None or b is None or a == b for a, b in zip(shape, want))
+            for shape, want in zip(received, expected)
+        ):
+            return states
+        names = ", ".join(self.cell.state_names)
+        raise InputError(
+            f"`initial_state` must hold {_count(len(expected))} for {type(self).__name__} "
+            f"({names}), of {_shapes(expected)}: (batch, state size) with the inputs' "
+            f"batch. Received: {_count(len(received))} of {_shapes(received)}"
+        )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
@@ -335,6 +341,26 @@ def _check_real_dtype(layer, dtype):
         f"{type(layer).__name__} expects a float tensor (or integers or booleans, "
         f"cast to {layer.compute_dtype}) as `inputs`. Received: dtype={dtype}"
     )
+
+
+def _static_shape(tensor):
+    shape = getattr(tensor, "shape", None)
+    return None if shape is None else tuple(shape)
+
+
+def _count(n):
+    return "1 tensor" if n == 1 else f"{n} tensors"
+
+
+def _shapes(shapes):
+    """`shape (3, 4)` or `shapes (3, 4), (3, 4)`, with `batch` for an
+    unknown batch size."""
+    def one(shape):
+        if shape is None:
+            return "?"
+        dims = ["batch" if d is None and i == 0 else str(d) for i, d in enumerate(shape)]
+        return f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+    return ("shape " if len(shapes) == 1 else "shapes ") + ", ".join(one(shape) for shape in shapes)
 
 
 def _check_mask(mask, sequences_shape):

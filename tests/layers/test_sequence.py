@@ -157,10 +157,30 @@ def test_bad_call_inputs():
     x = np.zeros((2, 5, 4), "float32")
     with pytest.raises(ValueError, match=r"`mask` must have shape \(batch, timesteps\) = \(2, 5\). Received: mask.shape=\(2, 4\)"):
         layer(x, mask=np.ones((2, 4), bool))
-    with pytest.raises(ValueError, match=r"`initial_state` must hold 2 tensor\(s\)"):
+    with pytest.raises(ValueError, match=r"`initial_state` must hold 2 tensors for LSTM \(h, c\), "
+                                         r"of shapes \(2, 3\), \(2, 3\).*Received: 1 tensor of shape \(2, 3\)"):
         L.LSTM(3)(x, initial_state=[np.zeros((2, 3), "float32")])
-    with pytest.raises(ValueError, match=r"shape \(batch, 3\)"):
+    with pytest.raises(ValueError, match=r"of shape \(2, 3\).*Received: 1 tensor of shape \(2, 4\)"):
         L.SimpleRNN(3)(x, initial_state=[np.zeros((2, 4), "float32")])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.LSTM(4), lambda: L.GRU(4, fast_path=False), lambda: L.LRU(4, state_units=3),
+], ids=["lstm", "gru_generic", "lru"])
+def test_initial_state_of_another_batch_is_refused_naming_both_shapes(make):
+    # It failed deep inside: "Incompatible shapes [3,4] vs. [2,4] [Op:AddV2]".
+    layer = make()
+    x = np.zeros((3, 2, 5), "float32")
+    states = [np.zeros((2, size), "float32") for size in layer.state_size]
+    expected = ", ".join(f"\\(3, {size}\\)" for size in layer.state_size)
+    received = ", ".join(f"\\(2, {size}\\)" for size in layer.state_size)
+    with pytest.raises(ValueError, match=rf"`initial_state` must hold .* of shapes? {expected}: .*"
+                                         rf"Received: .* of shapes? {received}"):
+        layer(x, initial_state=states)
+    # The same in a functional model, when it is built.
+    inputs = keras.Input((2, 5), batch_size=3)
+    with pytest.raises(ValueError, match=rf"Received: .* of shapes? {received}"):
+        make()(inputs, initial_state=[keras.Input((size,), batch_size=2) for size in layer.state_size])
 
 
 @pytest.mark.parametrize("ours_cls, keras_cls", [
