@@ -57,7 +57,10 @@ def run_pipeline(*args):
 )
 def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, tmp_path):
     out = tmp_path / "run"
-    assert main(name, "--quick", "--model", model, "--output", str(out)) == 0
+    # The export is the same code for every task: checked on copy (served
+    # without kerasrnn) and on the LSTM baseline.
+    export = name in ("ntm-copy", "ntm-ngrams")
+    assert main(name, "--quick", "--model", model, "--output", str(out), *([] if export else ["--no-export"])) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["xla"] is True  # trained under XLA, as in a fresh process
     for key in ("bits_per_sequence", "bit_errors_per_sequence_mean", "bit_errors_per_sequence_median", "sequences_per_second"):
@@ -66,7 +69,7 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     rows = list(csv.DictReader(open(out / "history.csv")))
     assert len(rows) == 2 and "val_bit_errors_per_sequence" in rows[0]
     assert (out / "learning_curves.png").stat().st_size > 0
-    assert (out / "export" / "saved_model.pb").exists()
+    assert (out / "export" / "saved_model.pb").exists() is export
     # config.json holds the values the run used: the quick budget, the task's
     # optimizer and the rate and schedule it resolved to.
     config = json.loads((out / "config.json").read_text())
@@ -79,7 +82,7 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     assert config["learning_rate"] == (1e-4 if rmsprop else 1e-3)
     assert config["memory_init"] == ("random" if name == "ntm-repeat-copy" else "constant")
     assert config["lr_schedule"] == ("45:3e-5,80:1e-5" if name == "ntm-ngrams" else None)
-    assert config["jit_compile"] == "on" and config["export"] is True
+    assert config["jit_compile"] == "on" and config["export"] is export
     if model == "ntm":
         assert (out / "heatmap_train.png").stat().st_size > 0
         for label in extra:
