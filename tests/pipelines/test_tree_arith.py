@@ -1,5 +1,5 @@
-"""tree-arith and vec2seq (--quick, in process through the CLI's `main`):
-outputs, metrics, the resolved config.json, bad options."""
+"""tree-arith (--quick, in process through the CLI's `main`): outputs,
+metrics, the resolved config.json, bad options."""
 
 import csv
 import json
@@ -51,9 +51,6 @@ def test_tree_arith_depths_are_recorded_sorted_and_once():
         (["tree-arith", "--test-depths", "x"], "`--test-depths` must be an integer"),
         (["tree-arith", "--units", "0"], "`--units` must be a positive integer"),
         (["tree-arith", "--learning-rate", "-1"], "`--learning-rate` must be a positive number"),
-        (["vec2seq", "--conditioning", "state,fancy"], "`--conditioning` must be one of state, input, both"),
-        (["vec2seq", "--sequence-length", "0"], "`--sequence-length` must be a positive integer"),
-        (["vec2seq", "--repeats", "0"], "`--repeats` must be a positive integer"),
     ],
 )
 def test_bad_options_exit_2_with_a_clear_error(argv, message, tmp_path, capsys):
@@ -61,24 +58,3 @@ def test_bad_options_exit_2_with_a_clear_error(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "bad").exists()
-
-
-def test_vec2seq_quick_run(tmp_path):
-    out = tmp_path / "v"
-    assert main(["vec2seq", "--quick", "--conditioning", "both", "--repeats", "2", "--output", str(out)]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    scores = metrics["conditioning"]["both"]
-    assert metrics["epochs"] == 2 and np.isfinite(scores["final_teacher_forced_loss"])
-    assert 0.0 <= scores["free_running_exact_match"] <= scores["free_running_token_accuracy"] <= 1.0
-    assert (out / "history_both.csv").exists()
-    config = json.loads((out / "config.json").read_text())
-    assert config["conditioning"] == ["both"] and config["epochs"] == 2 and config["sequence_length"] == 8
-
-
-def test_vec2seq_sequence_length_sets_the_generated_length(tmp_path):
-    out = tmp_path / "v"
-    argv = ["vec2seq", "--quick", "--conditioning", "input", "--repeats", "1", "--epochs", "1",
-            "--sequence-length", "3", "--units", "4", "--output", str(out)]
-    assert main(argv) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["length"] == 3 and metrics["epochs"] == 1 and list(metrics["conditioning"]) == ["input"]
