@@ -60,7 +60,8 @@ class Config(TrainingConfig):
                                           "2 periods)", check=check_positive_int)
     horizon: typing.Optional[int] = option(None, "values forecast at once (default: the dataset's, 1 period)",
                                            check=check_positive_int)
-    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru"))
+    cell: str = option("lstm", "recurrent layer",
+                       choices=("lstm", "gru", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk"))
     units: int = option(64, "recurrent units", quick=8, check=check_positive_int)
     learning_rate: float = option(3e-3, "Adam learning rate", check=check_positive_number)
     test_fraction: float = option(0.2, "last fraction of the series held out for testing", check=check_fraction)

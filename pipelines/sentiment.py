@@ -74,7 +74,8 @@ class Config(TrainingConfig):
     seeds: typing.Tuple[int, ...] = option((0, 1, 2, 3, 4), "seeds, one run of each variant per seed",
                                            quick=(0,), check=_seeds)
     variants: typing.Tuple[str, ...] = option(VARIANTS, "embeddings to compare", choices=VARIANTS, check=not_empty)
-    cell: str = option("lstm", "recurrent layer", choices=("lstm", "gru", "lnlstm"))
+    cell: str = option("lstm", "recurrent layer",
+                       choices=("lstm", "gru", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk"))
     units: int = option(32, "units per direction", quick=8, check=check_positive_int)
     embedding_dim: int = option(100, "embedding and Word2Vec size", quick=16, check=check_positive_int)
     max_tokens: int = option(20000, "vocabulary size", quick=2000, check=check_positive_int)
