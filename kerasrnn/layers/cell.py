@@ -132,6 +132,8 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
 
     #: One name per state tensor, in order.
     state_names = ("h",)
+    #: A step's output is its new `h` (the first state).
+    output_is_state = True
 
     def build(self, input_shape):
         input_dim = input_shape[-1]

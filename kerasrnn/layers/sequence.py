@@ -38,6 +38,14 @@ class RecurrentLayer(keras.layers.RNN):
     backward pass. `fast_path=False` drives `cell.call` step by step through
     Keras's generic loop. `loop_implementation` says which loop a call takes;
     all paths give the same numbers.
+
+    Over a time axis of length 0 the states stay as they were: the final
+    states are the initial ones (zeros if none, a stateful layer's own), the
+    returned sequence is `(batch, 0, units)`, and the last output is the
+    initial `h` (zeros for cells whose output also reads the step's input,
+    `LRU` and `HawkBlock`). The length must be known when the call is traced
+    (always in eager calls and under XLA); a length 0 known only at run time
+    (a graph traced with `timesteps=None`) fails in the loop.
     """
 
     cell_class = None
@@ -160,7 +168,32 @@ class RecurrentLayer(keras.layers.RNN):
             _check_mask(tree.flatten(mask)[0], sequences.shape)
         if initial_state is not None:
             initial_state = self._check_initial_state(initial_state, sequences.shape)
+        if sequences.shape[1] == 0:
+            return self._call_without_steps(sequences, initial_state)
         return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _call_without_steps(self, sequences, initial_state):
+        """A call over zero time steps (a time axis of static length 0):
+        the states stay as they were (the initial ones, zeros if none), the
+        sequence of outputs is empty, and the last output is the initial `h`
+        for cells whose output is `h` (zeros for cells that read their
+        output out of the state with the step's input, having no step).
+        Keras's loop would fail taking step 0."""
+        batch = ops.shape(sequences)[0]
+        if initial_state is None:
+            if self.stateful:
+                initial_state = self._check_initial_state(self.states, sequences.shape)
+            else:
+                initial_state = self.get_initial_state(batch)
+        dtype = self.compute_dtype
+        states = [ops.cast(ops.convert_to_tensor(s), dtype) for s in tree.flatten(initial_state)]
+        size = self.cell.output_size
+        if getattr(self.cell, "output_is_state", False):
+            last_output = states[0]
+        else:
+            last_output = ops.zeros((batch, size), dtype=dtype)
+        output = ops.zeros((batch, 0, size), dtype=dtype) if self.return_sequences else last_output
+        return (output, *states) if self.return_state else output
 
     def _check_initial_state(self, initial_state, sequences_shape):
         """The states as a list, checked against the state sizes and the

@@ -183,6 +183,44 @@ def test_initial_state_of_another_batch_is_refused_naming_both_shapes(make):
         make()(inputs, initial_state=[keras.Input((size,), batch_size=2) for size in layer.state_size])
 
 
+@pytest.mark.parametrize("make, output_is_state", [
+    (lambda **kw: L.LSTM(3, **kw), True),
+    (lambda **kw: L.GRU(3, fast_path=False, **kw), True),
+    (lambda **kw: L.MinGRU(3, **kw), True),
+    (lambda **kw: L.LRU(3, state_units=2, **kw), False),
+], ids=["lstm_fused", "gru_generic", "mingru_scan", "lru_scan"])
+def test_zero_time_steps_leave_the_states_unchanged(make, output_is_state):
+    # Keras's loop failed taking step 0 ("slice index 0 of dimension 1 out of
+    # bounds"). Over no steps the states stay the initial ones; the sequence
+    # is empty; the last output is the initial h where the output is h.
+    x = np.zeros((2, 0, 4), "float32")
+    layer = make(return_sequences=True, return_state=True, go_backwards=True)
+    states = [np.random.RandomState(i).randn(2, size).astype("float32") for i, size in enumerate(layer.state_size)]
+    sequence, *final = layer(x, initial_state=states, mask=np.ones((2, 0), bool))
+    assert sequence.shape == (2, 0, 3)
+    for got, want in zip(final, states):
+        np.testing.assert_array_equal(got, want)
+    last, *final = make(return_state=True)(x, initial_state=states)
+    np.testing.assert_array_equal(last, states[0] if output_is_state else np.zeros((2, 3)))
+    last, *final = make(return_state=True)(x)
+    np.testing.assert_array_equal(np.concatenate([last, *final], axis=-1), 0.0)
+    # A stateful layer keeps its states.
+    layer = make(stateful=True)
+    before = layer(np.ones((2, 2, 4), "float32"))
+    np.testing.assert_array_equal(layer(x), before if output_is_state else np.zeros((2, 3)))
+    assert layer(np.ones((2, 1, 4), "float32")).shape == (2, 3)
+
+
+def test_zero_time_steps_under_xla():
+    inputs = keras.Input((None, 4))
+    outputs = keras.layers.Bidirectional(L.LSTM(3, return_sequences=True))(inputs)
+    model = keras.Model(inputs, [outputs, L.GRU(3)(inputs)])
+    model.compile(jit_compile=True)
+    sequence, last = model.predict(np.zeros((2, 0, 4), "float32"), verbose=0)
+    assert sequence.shape == (2, 0, 6)
+    np.testing.assert_array_equal(last, np.zeros((2, 3)))
+
+
 @pytest.mark.parametrize("ours_cls, keras_cls", [
     (L.LSTM, keras.layers.LSTM), (L.GRU, keras.layers.GRU), (L.SimpleRNN, keras.layers.SimpleRNN),
 ], ids=["lstm", "gru", "simple_rnn"])
