@@ -135,6 +135,14 @@ def run_python(code, timeout=300, env=None):
     )
 
 
+def read_metrics(output):
+    """The `metrics.json` of a pipeline's run directory."""
+    import json
+
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
 def load_saved_model_without_kerasrnn(export_dir, call, timeout=300):
     """Loads a SavedModel in a subprocess where `import kerasrnn` fails.
 

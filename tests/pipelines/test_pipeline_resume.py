@@ -25,6 +25,7 @@ import pytest
 from kerasrnn import training
 from kerasrnn.pipelines import load
 from kerasrnn.pipelines.__main__ import main
+from tests.helpers import read_metrics
 from tests.training.helpers import CrashAtEpoch
 from tests.training.helpers import SimulatedCrash
 
@@ -58,11 +59,6 @@ def history_rows(path):
         rows = list(csv.reader(f))
     keep = [i for i, name in enumerate(rows[0]) if name != "seconds"]
     return [[row[i] for i in keep] for row in rows]
-
-
-def read_metrics(output):
-    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as f:
-        return json.load(f)
 
 
 # ----------------------------------------------------------------------------- real SIGKILL

@@ -9,16 +9,12 @@ import time
 import numpy as np
 
 from kerasrnn.pipelines.__main__ import main
+from tests.helpers import read_metrics
 from tests.helpers import load_saved_model_without_kerasrnn
 
 
 def run_cli(*argv):
     return main(list(argv))
-
-
-def read_metrics(out):
-    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
-        return json.load(f)
 
 
 def test_sentiment_quick_polarity_and_export(tmp_path):

@@ -8,15 +8,11 @@ import os
 import numpy as np
 
 from kerasrnn.pipelines.__main__ import main
+from tests.helpers import read_metrics
 
 
 def run_cli(*argv):
     return main(list(argv))
-
-
-def read_metrics(out):
-    with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
-        return json.load(f)
 
 
 def test_word2vec_quick(tmp_path):
