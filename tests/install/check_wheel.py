@@ -55,9 +55,10 @@ def check_metadata(wheel):
     assert top_level == ["kerasrnn"], f"top-level packages in the wheel: {top_level}"
     assert any(n.startswith("kerasrnn/pipelines/") for n in names), "kerasrnn.pipelines is missing"
     for requirement in requires:
-        name = requirement.split(";")[0].split("[")[0]
+        specifier = requirement.split(";")[0]  # without the marker (`extra == "..."`)
+        name = specifier.split("[")[0]
         for package in UNPINNED:
-            if name.replace("_", "-").lower().startswith(package) and "==" in requirement:
+            if name.replace("_", "-").lower().startswith(package) and "==" in specifier:
                 raise AssertionError(f"exact pin in Requires-Dist: {requirement}")
     print(f"wheel {os.path.basename(wheel)}: top level {top_level}, {len(requires)} requirements, no exact pins")
 
