@@ -89,7 +89,7 @@ class LinearRecurrentCell(keras.layers.Layer, DropoutRNNCell):
         self.dropout = check_rate("dropout", dropout)
         # Keras's SeedGenerator takes only Python integers.
         self.seed = None if seed is None else check_int("seed", seed)
-        self.seed_generator = keras.random.SeedGenerator(seed=seed)
+        self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
 
     #: One name per state tensor, in order.
     @property

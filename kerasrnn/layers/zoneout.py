@@ -97,7 +97,7 @@ class ZoneoutCell(keras.layers.Layer, DropoutRNNCell):
         self.rates = _check_rates(rate, count)
         self.rate = list(self.rates) if isinstance(rate, (list, tuple)) else self.rates[0]
         self.seed = None if seed is None else check_int("seed", seed)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
 
     @property
     def state_names(self):

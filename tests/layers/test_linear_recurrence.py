@@ -296,3 +296,9 @@ def test_bad_inputs_are_rejected():
         layer(X, mask=MASK[:, :4])
     with pytest.raises(ValueError, match="`initial_state` must hold 2"):
         L.LRU(3)(X, initial_state=[np.zeros((2, 3), "float32")])
+
+
+def test_numpy_integer_seed_is_accepted_as_an_int():
+    for cls in (L.MinGRU, L.LRU):
+        layer = cls(3, seed=np.int64(7))
+        assert layer.cell.seed == 7 and type(layer.cell.seed) is int

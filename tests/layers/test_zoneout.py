@@ -190,3 +190,8 @@ def test_bad_arguments_name_the_argument_and_value():
         L.ZoneoutCell(L.GRUCell(3), rate=0.1, seed=1.5)
     with pytest.raises(ArgumentError, match=r"`cell` must be an RNN cell .*Received: cell=<Dense"):
         L.ZoneoutCell(keras.layers.Dense(3), rate=0.1)
+
+
+def test_numpy_integer_seed_is_accepted_as_an_int():
+    cell = L.ZoneoutCell(L.LSTMCell(2), 0.1, seed=np.int64(7))
+    assert cell.seed == 7 and type(cell.seed) is int
