@@ -25,43 +25,9 @@ x = rng.randn(4, 7, 5).astype("float32")
 y = rng.randn(4, 7, 6).astype("float32")
 lengths = np.array([7, 5, 3, 1])
 mask = np.arange(7)[None, :] < lengths[:, None]
-pairs = [
-    ("lstm", kerasrnn.layers.LSTM, keras.layers.LSTM),
-    ("gru", kerasrnn.layers.GRU, keras.layers.GRU),
-    ("simple_rnn", kerasrnn.layers.SimpleRNN, keras.layers.SimpleRNN),
-]
-# One model per side holds every (layer, masked) case as a separate output, so
-# JAX compiles two training steps rather than twelve. Each layer's gradient
-# comes from its own output's loss only, and Adam updates each variable from
-# its own gradient, so every layer trains exactly as it would alone.
-models = []
-for side in ("keras", "kerasrnn"):
-    inputs = keras.Input((7, 5))
-    m = keras.Input((7,), dtype="bool")
-    outputs = []
-    for name, ours_cls, keras_cls in pairs:
-        for masked in (False, True):
-            cls = keras_cls if side == "keras" else ours_cls
-            layer = cls(6, return_sequences=True, name=f"{name}_{'masked' if masked else 'unmasked'}")
-            outputs.append(layer(inputs, mask=m if masked else None))
-    model = keras.Model([inputs, m], outputs)
-    model.compile(keras.optimizers.Adam(0.01), ["mse"] * len(outputs))
-    models.append(model)
-models[1].set_weights(models[0].get_weights())
-names = [f"{name}_{kind}" for name, *_ in pairs for kind in ("unmasked", "masked")]
-for name in names:
-    layer = models[1].get_layer(name)
-    assert isinstance(layer, kerasrnn.layers.RecurrentLayer), name
-    assert layer.loop_implementation(True) == "fused_bptt", (name, layer.loop_implementation(True))
-targets = [y] * len(names)
-logs = [[model.train_on_batch([x, mask], targets, return_dict=True) for _ in range(3)] for model in models]
-for name in names:
-    key = f"{name}_loss"
-    theirs, ours = ([step[key] for step in side] for side in logs)
-    np.testing.assert_allclose(ours, theirs, atol=1e-5, err_msg=name)
-    for a, b in zip(models[1].get_layer(name).get_weights(), models[0].get_layer(name).get_weights()):
-        np.testing.assert_allclose(a, b, atol=1e-5, err_msg=name)
-    print(name, ours)
+from tests.layers.backend_parity import check_trains_like_keras
+
+check_trains_like_keras(x, y, mask)
 
 # The gradient-norm history (kerasrnn.callbacks) on JAX: the norm of the
 # compiled loss's gradient, as jax.grad of the JAX trainer's own stateless

@@ -31,11 +31,10 @@ x = rng.randn(4, 7, 5).astype("float32")
 y = rng.randn(4, 7, 6).astype("float32")
 lengths = np.array([7, 5, 3, 1])
 mask = np.arange(7)[None, :] < lengths[:, None]
-pairs = [
-    ("lstm", L.LSTM, keras.layers.LSTM),
-    ("gru", L.GRU, keras.layers.GRU),
-    ("simple_rnn", L.SimpleRNN, keras.layers.SimpleRNN),
-]
+from tests.layers.backend_parity import check_trains_like_keras
+from tests.layers.backend_parity import layer_pairs
+
+pairs = layer_pairs()
 numpy = keras.ops.convert_to_numpy
 
 # Forward: masks, initial states, go_backwards, and the other loops.
@@ -57,30 +56,8 @@ for name, ours_cls, keras_cls in pairs:
             for a, b in zip(keras.tree.flatten(ours(x, **kwargs)), keras.tree.flatten(theirs(x, **kwargs))):
                 np.testing.assert_allclose(numpy(a), numpy(b), atol=1e-5, err_msg=f"{name} {options}")
 
-# Training: one model per side holds every (layer, masked) case as a
-# separate output; each layer's gradient comes from its own output's loss.
-models = []
-for side in ("keras", "kerasrnn"):
-    inputs = keras.Input((7, 5))
-    m = keras.Input((7,), dtype="bool")
-    outputs = []
-    for name, ours_cls, keras_cls in pairs:
-        for masked in (False, True):
-            cls = keras_cls if side == "keras" else ours_cls
-            layer = cls(6, return_sequences=True, name=f"{name}_{'masked' if masked else 'unmasked'}")
-            outputs.append(layer(inputs, mask=m if masked else None))
-    model = keras.Model([inputs, m], outputs)
-    model.compile(keras.optimizers.Adam(0.01), ["mse"] * len(outputs))
-    models.append(model)
-models[1].set_weights(models[0].get_weights())
-for layer in models[1].layers[2:]:
-    assert layer.loop_implementation(True) == "fused_bptt", layer.name
-logs = [[model.train_on_batch([x, mask], [y] * 6, return_dict=True) for _ in range(3)] for model in models]
-for key in logs[0][0]:
-    theirs, ours = ([step[key] for step in side] for side in logs)
-    np.testing.assert_allclose(ours, theirs, atol=1e-5, err_msg=key)
-for a, b in zip(models[1].get_weights(), models[0].get_weights()):
-    np.testing.assert_allclose(a, b, atol=1e-5)
+# Training: Keras's losses and weights through the fused backward pass.
+check_trains_like_keras(x, y, mask)
 
 # fit with dropout, Bidirectional and stacking; the .keras round trip.
 model = keras.Sequential([
