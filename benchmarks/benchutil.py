@@ -31,9 +31,10 @@ def paired_ratio_quartiles(ours, reference):
     return float(np.percentile(ratios, 25)), float(np.percentile(ratios, 75))
 
 
-def write_report(path, report):
-    """Writes `report` as indented JSON to `path` (folders created); no-op for
-    a `None` path."""
+def write_report(path, report, table=None):
+    """Writes `report` as indented JSON to `path` (folders created) and, if
+    given, the printed `table` lines next to it as `.txt`; no-op for a
+    `None` path."""
     import json
     import os
 
@@ -43,3 +44,6 @@ def write_report(path, report):
     with open(path, "w") as f:
         json.dump(report, f, indent=2)
         f.write("\n")
+    if table is not None:
+        with open(os.path.splitext(path)[0] + ".txt", "w") as f:
+            f.write("\n".join(table) + "\n")

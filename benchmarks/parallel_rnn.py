@@ -250,10 +250,7 @@ def main(argv=None):
         "skipped": skipped,
         "scan_ops": scan_results,
     }
-    write_report(args.output, report)
-    if args.output:
-        with open(os.path.splitext(args.output)[0] + ".txt", "w") as f:
-            f.write("\n".join(lines) + "\n")
+    write_report(args.output, report, table=lines)
     return 0
 
 
