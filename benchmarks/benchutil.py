@@ -47,3 +47,21 @@ def write_report(path, report, table=None):
     if table is not None:
         with open(os.path.splitext(path)[0] + ".txt", "w") as f:
             f.write("\n".join(table) + "\n")
+
+
+def source_commit(*paths):
+    """The checkout's short commit, with `-dirty` where `paths` (relative to
+    the repository; default: everything tracked) hold uncommitted changes;
+    None outside a git checkout."""
+    import os
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("-dirty" if dirty else "")) or None

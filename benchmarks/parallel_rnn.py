@@ -31,6 +31,7 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import paired_ratio_quartiles  # noqa: E402
+from benchutil import source_commit  # noqa: E402
 from benchutil import time_alternating  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
@@ -48,21 +49,6 @@ LAYERS = {
     "rglru": lambda units: kerasrnn.layers.RGLRU(units, return_sequences=True),
 }
 REFERENCE = "lstm"
-
-
-def source_commit():
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "kerasrnn",
-                                "benchmarks/parallel_rnn.py"], cwd=root, capture_output=True, text=True,
-                               timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (commit + ("-dirty" if dirty else "")) or None
 
 
 def build(name, batch, length, features, units, jit):
@@ -240,7 +226,7 @@ def main(argv=None):
             "tensorflow": tf.__version__,
             "keras": keras.__version__,
             "kerasrnn": kerasrnn.__version__,
-            "commit": source_commit(),
+            "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
         },
         "steps": steps,
         "warmup": warmup,

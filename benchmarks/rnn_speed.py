@@ -28,6 +28,7 @@ import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
 from benchutil import paired_ratio_quartiles  # noqa: E402  (benchmarks/benchutil.py)
+from benchutil import source_commit  # noqa: E402
 from benchutil import time_alternating  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
@@ -53,21 +54,6 @@ def gemm_gflops(units, gates, batch=256, repeats=20):
         f().numpy()
         times.append(time.perf_counter() - start)
     return 2 * a.shape[0] * units * gates * units / np.median(times) / 1e9
-
-
-def source_commit():
-    """The checkout's commit (`-dirty` with uncommitted changes), or None."""
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return (commit + ("-dirty" if dirty else "")) or None
 
 
 def build(layer_cls, shape, units, jit):
