@@ -1,31 +1,11 @@
 """Helpers shared by the benchmark scripts (no framework imports)."""
 
-import time
-
 import numpy as np
-
-
-def time_alternating(fns, steps, warmup, samples=False):
-    """Median milliseconds of each of `fns`, timed in alternation (f0, f1, ...,
-    f0, f1, ...) after `warmup` calls each, so that drift of the machine's
-    load hits all of them alike. With `samples=True`, also returns every
-    call's milliseconds: one list per function, in round order."""
-    for fn in fns:
-        for _ in range(warmup):
-            fn()
-    times = [[] for _ in fns]
-    for _ in range(steps):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(1000 * (time.perf_counter() - start))
-    medians = [float(np.median(t)) for t in times]
-    return (medians, times) if samples else medians
 
 
 def paired_ratio_quartiles(ours, reference):
     """Quartiles (25 %, 75 %) of the per-round ratios `ours[k] / reference[k]`
-    of two sample lists from `time_alternating`: how much the ratio moves
+    of two sample lists from `kerasrnn.analysis.time_alternating`: how much the ratio moves
     within one run."""
     ratios = np.asarray(ours) / np.asarray(reference)
     return float(np.percentile(ratios, 25)), float(np.percentile(ratios, 75))

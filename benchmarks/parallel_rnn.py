@@ -32,10 +32,10 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import paired_ratio_quartiles  # noqa: E402
 from benchutil import source_commit  # noqa: E402
-from benchutil import time_alternating  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
 import kerasrnn  # noqa: E402
+from kerasrnn.analysis import time_alternating  # noqa: E402
 from kerasrnn.ops import linear_scan  # noqa: E402
 from kerasrnn.ops import scan as sequential_scan  # noqa: E402
 

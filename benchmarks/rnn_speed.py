@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
+from kerasrnn.analysis import time_alternating  # noqa: E402
 from benchutil import paired_ratio_quartiles  # noqa: E402  (benchmarks/benchutil.py)
 from benchutil import source_commit  # noqa: E402
-from benchutil import time_alternating  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
 CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]

@@ -1,9 +1,12 @@
-"""Tools to look inside recurrent networks: gradient flow and gate activity.
+"""Tools to look inside recurrent networks: gradient flow and gate activity,
+parameter counts, and step timing.
 
-Used by the tutorials (vanishing/exploding gradients, LSTM and GRU gates).
-These run the cell one step at a time eagerly on small inputs; they are
-meant for inspection, not for training.
+Used by the tutorials (vanishing/exploding gradients, LSTM and GRU gates)
+and the benchmarks. The inspection tools run the cell one step at a time
+eagerly on small inputs; they are meant for inspection, not for training.
 """
+
+import time
 
 import numpy as np
 from keras import ops
@@ -178,3 +181,21 @@ def recurrent_spectral_radius(layer_or_cell, gate=None):
 def count_parameters(layer):
     """Number of trainable scalars of a built layer."""
     return int(sum(np.prod(w.shape) for w in layer.trainable_weights))
+
+
+def time_alternating(fns, steps, warmup, samples=False):
+    """Median milliseconds of each of `fns`, timed in alternation (f0, f1, ...,
+    f0, f1, ...) after `warmup` calls each, so that drift of the machine's
+    load hits all of them alike. With `samples=True`, also returns every
+    call's milliseconds: one list per function, in round order."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(steps):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[i].append(1000 * (time.perf_counter() - start))
+    medians = [float(np.median(t)) for t in times]
+    return (medians, times) if samples else medians

@@ -105,3 +105,14 @@ def test_adding_problem():
         adding_problem(3, 1)
     with pytest.raises(ValueError, match="num_sequences=0"):
         adding_problem(0, 5)
+
+
+def test_time_alternating_warms_up_then_alternates():
+    calls = []
+    medians, samples = analysis.time_alternating(
+        [lambda: calls.append("a"), lambda: calls.append("b")], steps=3, warmup=1, samples=True
+    )
+    # Warm-up per function first, then strict alternation.
+    assert calls == ["a", "b", "a", "b", "a", "b", "a", "b"]
+    assert [len(s) for s in samples] == [3, 3]
+    assert medians == [float(np.median(s)) for s in samples]

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,16 +53,8 @@ def test_rnn_speed_report_of_the_shapes_asked_for(tmp_path, capsys):
     assert all(row in table.splitlines() for row in rows) and "GEMM GFLOP/s" in table
 
 
-def test_time_alternating_and_paired_ratio_quartiles():
+def test_paired_ratio_quartiles():
     benchutil = _benchmark("benchutil")
-    calls = []
-    medians, samples = benchutil.time_alternating(
-        [lambda: calls.append("a"), lambda: calls.append("b")], steps=3, warmup=1, samples=True
-    )
-    # Warm-up per function first, then strict alternation.
-    assert calls == ["a", "b", "a", "b", "a", "b", "a", "b"]
-    assert [len(s) for s in samples] == [3, 3]
-    assert medians == [float(np.median(s)) for s in samples]
     # Per-round ratios 1..5: quartiles 2 and 4 (numpy's linear interpolation).
     assert benchutil.paired_ratio_quartiles([2, 4, 6, 8, 10], [2, 2, 2, 2, 2]) == (2.0, 4.0)
     assert benchutil.paired_ratio_quartiles([3, 1], [2, 2]) == (0.75, 1.25)
