@@ -15,11 +15,4 @@ def _clear_keras_session():
     yield
     # Without Keras's full `gc.collect()`: over a worker's whole heap it took
     # seconds per test, a third of the suite; Python's own collector still runs.
-    _clear_session(keras)
-
-
-def _clear_session(keras):
-    try:
-        keras.backend.clear_session(free_memory=False)
-    except TypeError:  # Keras before `free_memory`
-        keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
