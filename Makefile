@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg setup.py pyproject.toml $(CONS
 JOBS ?= 2
 RUN_DIR ?= runs/char-lm
 
-.PHONY: install run test test-install docs bench clean
+.PHONY: install run test test-install docs notebooks bench clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-install: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) docs/build.py --output docs/_build
+
+# Re-executes every tutorial in full and stores its outputs (tests/test_notebooks.py
+# fails while a notebook's stored outputs are older than its code).
+notebooks: $(STAMP)
+	$(PY) notebooks/execute.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/rnn_speed.py --output benchmarks/results/rnn_speed.json
