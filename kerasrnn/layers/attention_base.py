@@ -33,6 +33,49 @@ def masked_softmax(scores, mask=None):
     return weights * ops.cast(mask, weights.dtype)
 
 
+def additive_score(processed_query, keys, attention_v, attention_g=None, attention_b=None):
+    """Additive (Bahdanau) scores `v · tanh(q_i + k_j [+ b])`.
+
+    With `attention_g` and `attention_b` (weight normalisation, Salimans &
+    Kingma 2016) `v` is replaced by `g · v / ‖v‖` and `b` is added inside the
+    tanh.
+
+    Args:
+        processed_query: `(batch, Tq, units)`, the projected queries.
+        keys: `(batch, Tv, units)`, the projected memory.
+        attention_v: `(units,)`.
+        attention_g: Optional scalar.
+        attention_b: Optional `(units,)`; used together with `attention_g`.
+
+    Returns:
+        `(batch, Tq, Tv)` scores.
+    """
+    # (batch, Tq, 1, units) + (batch, 1, Tv, units) -> (batch, Tq, Tv, units)
+    hidden = ops.expand_dims(processed_query, 2) + ops.expand_dims(keys, 1)
+    v = attention_v
+    if attention_g is not None:
+        v = attention_g * v / ops.sqrt(ops.sum(ops.square(v)))
+        hidden = hidden + attention_b
+    return ops.sum(v * ops.tanh(hidden), axis=-1)
+
+
+def multiplicative_score(query, keys, attention_g=None):
+    """Multiplicative (Luong) scores `g · (q_i · k_j)`.
+
+    Args:
+        query: `(batch, Tq, depth)`.
+        keys: `(batch, Tv, depth)`.
+        attention_g: Optional learned scalar scale.
+
+    Returns:
+        `(batch, Tq, Tv)` scores.
+    """
+    scores = ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+    if attention_g is not None:
+        scores = attention_g * scores
+    return scores
+
+
 class AttentionMechanism(keras.layers.Layer):
     """Base class: masking, softmax, context; subclasses define the score.
 

@@ -5,6 +5,7 @@ from keras import initializers
 from keras import ops
 
 from kerasrnn.layers.attention_base import AttentionMechanism
+from kerasrnn.layers.attention_base import additive_score
 from kerasrnn.validation import check_positive_int
 
 
@@ -81,15 +82,8 @@ class BahdanauAttention(AttentionMechanism):
         return ops.matmul(value, self.memory_kernel)
 
     def score(self, query, processed_memory):
-        # (batch, Tq, 1, units) + (batch, 1, Tv, units) -> (batch, Tq, Tv, units)
-        q = ops.expand_dims(ops.matmul(query, self.query_kernel), 2)
-        k = ops.expand_dims(processed_memory, 1)
-        v = self.attention_v
-        hidden = q + k
-        if self.normalize:
-            v = self.attention_g * v / ops.sqrt(ops.sum(ops.square(v)))
-            hidden = hidden + self.attention_b
-        return ops.sum(v * ops.tanh(hidden), axis=-1)
+        norm = (self.attention_g, self.attention_b) if self.normalize else (None, None)
+        return additive_score(ops.matmul(query, self.query_kernel), processed_memory, self.attention_v, *norm)
 
     def get_config(self):
         return {

@@ -5,6 +5,8 @@ from keras import initializers
 from keras import ops
 
 from kerasrnn.layers.attention_base import AttentionMechanism
+from kerasrnn.layers.attention_base import additive_score
+from kerasrnn.layers.attention_base import multiplicative_score
 from kerasrnn.validation import check_choice
 from kerasrnn.validation import check_positive_int
 
@@ -104,14 +106,9 @@ class LuongAttention(AttentionMechanism):
 
     def score(self, query, processed_memory):
         if self.score_type == "concat":
-            q = ops.expand_dims(ops.matmul(query, self.query_kernel), 2)
-            hidden = ops.tanh(q + ops.expand_dims(processed_memory, 1))
-            scores = ops.sum(self.attention_v * hidden, axis=-1)
-        else:
-            scores = ops.matmul(query, ops.transpose(processed_memory, (0, 2, 1)))
-        if self.scale:
-            scores = self.attention_g * scores
-        return scores
+            scores = additive_score(ops.matmul(query, self.query_kernel), processed_memory, self.attention_v)
+            return self.attention_g * scores if self.scale else scores
+        return multiplicative_score(query, processed_memory, self.attention_g if self.scale else None)
 
     def get_config(self):
         return {
