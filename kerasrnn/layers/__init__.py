@@ -2,6 +2,8 @@
 
 from kerasrnn.layers.bahdanau_attention import BahdanauAttention
 from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.crf import CRF
+from kerasrnn.layers.crf import CRFLoss
 from kerasrnn.layers.deep_rnn import DeepRNN
 from kerasrnn.layers.deep_rnn import DeepRNNCell
 from kerasrnn.layers.feedback import OutputFeedbackCell
@@ -44,6 +46,8 @@ __all__ = [
     "CELL_NAMES",
     "RECURRENT_LAYERS",
     "BahdanauAttention",
+    "CRF",
+    "CRFLoss",
     "DeepRNN",
     "DeepRNNCell",
     "GRU",
