@@ -11,6 +11,8 @@ the subpackages available as attributes:
 * `kerasrnn.seq2seq`: encoder–decoder with attention, greedy/sampling/beam
   search, string-to-string export;
 * `kerasrnn.embeddings`: gensim Word2Vec and `Word2VecInitializer`;
+* `kerasrnn.text`: linear-chain CRF functions with `tfa.text`'s names
+  (`crf_log_likelihood`, `crf_decode`, `viterbi_decode`, …);
 * `kerasrnn.losses`, `kerasrnn.metrics`: e.g. the NTM's bits per sequence;
 * `kerasrnn.models`, `kerasrnn.forecasting`, `kerasrnn.text_classifier`,
   `kerasrnn.seed_comparison`: model builders and evaluation for the tasks
@@ -31,7 +33,7 @@ __version__ = "0.2.0"
 #: Subpackages imported on first attribute access.
 _SUBMODULES = (
     "analysis", "callbacks", "data", "embeddings", "export", "forecasting", "layers", "losses", "memory",
-    "metrics", "models", "ops", "pipelines", "plots", "seed_comparison", "seq2seq", "text_classifier",
+    "metrics", "models", "ops", "pipelines", "plots", "seed_comparison", "seq2seq", "text", "text_classifier",
     "training", "validation",
 )
 #: Subpackages that register Keras objects: imported by `import kerasrnn`.
