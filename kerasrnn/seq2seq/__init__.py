@@ -1,4 +1,6 @@
-"""Encoder–decoder models with attention, and greedy/sampling/beam search.
+"""Encoder–decoder models with attention, and greedy/sampling/beam search;
+the `tfa.seq2seq` toolkit for any cell (`AttentionWrapper` and its attention
+mechanisms, `sequence_loss`/`SequenceLoss`).
 
 The reserved target ids (`PAD_ID`, `START_ID`, `END_ID`, `OOV_ID`) are those
 of `kerasrnn.data.ids`, re-exported here.
@@ -9,6 +11,16 @@ from kerasrnn.data.ids import OOV_ID
 from kerasrnn.data.ids import PAD_ID
 from kerasrnn.data.ids import START_ID
 
+from kerasrnn.seq2seq.attention import AttentionMechanism
+from kerasrnn.seq2seq.attention import AttentionWrapper
+from kerasrnn.seq2seq.attention import AttentionWrapperState
+from kerasrnn.seq2seq.attention import BahdanauAttention
+from kerasrnn.seq2seq.attention import BahdanauMonotonicAttention
+from kerasrnn.seq2seq.attention import LuongAttention
+from kerasrnn.seq2seq.attention import LuongMonotonicAttention
+from kerasrnn.seq2seq.attention import hardmax
+from kerasrnn.seq2seq.attention import monotonic_attention
+from kerasrnn.seq2seq.attention import safe_cumprod
 from kerasrnn.seq2seq.decoder import Decoder
 from kerasrnn.seq2seq.encoder import Encoder
 from kerasrnn.seq2seq.search import beam_search
@@ -16,9 +28,15 @@ from kerasrnn.seq2seq.search import greedy_search
 from kerasrnn.seq2seq.search import sample
 from kerasrnn.seq2seq.seq2seq import MaskedTokenAccuracy
 from kerasrnn.seq2seq.seq2seq import Seq2Seq
+from kerasrnn.seq2seq.sequence_loss import SequenceLoss
+from kerasrnn.seq2seq.sequence_loss import sequence_loss
 
 __all__ = [
     "Decoder", "Encoder", "MaskedTokenAccuracy", "Seq2Seq",
     "beam_search", "greedy_search", "sample",
     "PAD_ID", "START_ID", "END_ID", "OOV_ID",
+    # tfa.seq2seq: attention for any cell, sequence loss.
+    "AttentionMechanism", "AttentionWrapper", "AttentionWrapperState", "BahdanauAttention",
+    "BahdanauMonotonicAttention", "LuongAttention", "LuongMonotonicAttention", "SequenceLoss",
+    "hardmax", "monotonic_attention", "safe_cumprod", "sequence_loss",
 ]
