@@ -22,6 +22,23 @@ from kerasrnn.seq2seq.attention import hardmax
 from kerasrnn.seq2seq.attention import monotonic_attention
 from kerasrnn.seq2seq.attention import safe_cumprod
 from kerasrnn.seq2seq.decoder import Decoder
+from kerasrnn.seq2seq.decoding import BaseDecoder
+from kerasrnn.seq2seq.decoding import BasicDecoder
+from kerasrnn.seq2seq.decoding import BasicDecoderOutput
+from kerasrnn.seq2seq.decoding import BeamSearchDecoder
+from kerasrnn.seq2seq.decoding import BeamSearchDecoderOutput
+from kerasrnn.seq2seq.decoding import BeamSearchDecoderState
+from kerasrnn.seq2seq.decoding import FinalBeamSearchDecoderOutput
+from kerasrnn.seq2seq.decoding import GreedyEmbeddingSampler
+from kerasrnn.seq2seq.decoding import SampleEmbeddingSampler
+from kerasrnn.seq2seq.decoding import Sampler
+from kerasrnn.seq2seq.decoding import ScheduledEmbeddingTrainingSampler
+from kerasrnn.seq2seq.decoding import ScheduledOutputTrainingSampler
+from kerasrnn.seq2seq.decoding import TrainingSampler
+from kerasrnn.seq2seq.decoding import dynamic_decode
+from kerasrnn.seq2seq.decoding import gather_tree
+from kerasrnn.seq2seq.decoding import gather_tree_from_array
+from kerasrnn.seq2seq.decoding import tile_batch
 from kerasrnn.seq2seq.encoder import Encoder
 from kerasrnn.seq2seq.search import beam_search
 from kerasrnn.seq2seq.search import greedy_search
@@ -34,6 +51,11 @@ from kerasrnn.seq2seq.sequence_loss import sequence_loss
 __all__ = [
     "Decoder", "Encoder", "MaskedTokenAccuracy", "Seq2Seq",
     "beam_search", "greedy_search", "sample",
+    "BaseDecoder", "BasicDecoder", "BasicDecoderOutput", "BeamSearchDecoder", "BeamSearchDecoderOutput",
+    "BeamSearchDecoderState", "FinalBeamSearchDecoderOutput", "GreedyEmbeddingSampler",
+    "SampleEmbeddingSampler", "Sampler", "ScheduledEmbeddingTrainingSampler",
+    "ScheduledOutputTrainingSampler", "TrainingSampler", "dynamic_decode", "gather_tree",
+    "gather_tree_from_array", "tile_batch",
     "PAD_ID", "START_ID", "END_ID", "OOV_ID",
     # tfa.seq2seq: attention for any cell, sequence loss.
     "AttentionMechanism", "AttentionWrapper", "AttentionWrapperState", "BahdanauAttention",
