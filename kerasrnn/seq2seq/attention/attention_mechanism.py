@@ -15,7 +15,6 @@ import keras
 from keras import ops
 
 from kerasrnn.layers.attention_base import masked_softmax
-from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_choice
 
 try:  # Keras >= 3.6 keeps masks beside the tensor, not on it.
@@ -123,6 +122,9 @@ class AttentionMechanism(keras.layers.Layer):
 
     def setup_memory(self, memory, memory_sequence_length=None, memory_mask=None):
         """Sets the memory to query (and its mask), computing `values` and `keys`.
+
+        `keys` is computed here, once per memory: after changing the weights
+        (`set_weights`, loading), set the memory again.
 
         Args:
             memory: `(batch, max_time, depth)` tensor.
@@ -310,9 +312,10 @@ def check_probability_fn(probability_fn):
 
 def check_query_depth(mechanism, query, units):
     """Luong scores need a query as wide as the keys."""
+    # A plain ValueError: Keras re-raises errors from `call` by their type and
+    # one message, which ArgumentError's signature does not take.
     if query.shape[-1] is not None and query.shape[-1] != units:
-        raise ArgumentError(
-            "units", units,
-            f"the depth of the query ({query.shape[-1]}) for {type(mechanism).__name__}, whose score "
-            "is a dot product of the query with the keys",
+        raise ValueError(
+            f"`units` must be the depth of the query ({query.shape[-1]}) for {type(mechanism).__name__}, "
+            f"whose score is a dot product of the query with the keys. Received: units={units}"
         )
