@@ -81,11 +81,10 @@ def _serialize(obj):
 
 
 def _deserialize(obj):
-    if obj is None or isinstance(obj, keras.layers.Layer) or callable(obj):
-        return obj
+    """Objects as given; configs (dicts, as from `get_config`) deserialized."""
     if isinstance(obj, (list, tuple)):
         return [_deserialize(o) for o in obj]
-    return keras.saving.deserialize_keras_object(obj)
+    return keras.saving.deserialize_keras_object(obj) if isinstance(obj, dict) else obj
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
