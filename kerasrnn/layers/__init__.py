@@ -2,6 +2,7 @@
 
 from kerasrnn.layers.bahdanau_attention import BahdanauAttention
 from kerasrnn.layers.cell import RecurrentCell
+from kerasrnn.layers.char_encoder import CharEncoder
 from kerasrnn.layers.crf import CRF
 from kerasrnn.layers.crf import CRFLoss
 from kerasrnn.layers.deep_rnn import DeepRNN
@@ -47,6 +48,7 @@ __all__ = [
     "RECURRENT_LAYERS",
     "BahdanauAttention",
     "CRF",
+    "CharEncoder",
     "CRFLoss",
     "DeepRNN",
     "DeepRNNCell",
