@@ -31,6 +31,7 @@ PIPELINES = {
     "forecast": "kerasrnn.pipelines.forecast",
     "tree-arith": "kerasrnn.pipelines.tree_arith",
     "vec2seq": "kerasrnn.pipelines.vec2seq",
+    "tagging": "kerasrnn.pipelines.tagging",
 }
 
 
