@@ -226,6 +226,42 @@ def test_other_cells_keep_their_state_structure(cell_name):
         initial.clone(cell_state=keras.tree.map_structure(lambda s: np.ones((2, 7), "float32"), initial.cell_state))
 
 
+# -- driven by the decoders -----------------------------------------------------------
+
+
+def test_drives_basic_decoder_and_beam_search():
+    from kerasrnn.seq2seq import BasicDecoder
+    from kerasrnn.seq2seq import BeamSearchDecoder
+    from kerasrnn.seq2seq import GreedyEmbeddingSampler
+    from kerasrnn.seq2seq import TrainingSampler
+    from kerasrnn.seq2seq import tile_batch
+
+    mechanism = LuongAttention(6, memory=MEMORY_A, memory_sequence_length=LENGTHS_A)
+    wrapper = AttentionWrapper(keras.layers.LSTMCell(6), mechanism, attention_layer_size=4, alignment_history=3)
+    expected, *states = keras.layers.RNN(wrapper, return_sequences=True, return_state=True)(INPUTS)
+    decoder = BasicDecoder(wrapper, TrainingSampler(), maximum_iterations=3)
+    outputs, state, _ = decoder(INPUTS, initial_state=wrapper.get_initial_state(2), sequence_length=np.array([3, 3]))
+    assert isinstance(state, AttentionWrapperState)
+    assert_close(outputs.rnn_output, expected, atol=1e-6)
+    assert_close(wrapper.alignment_history_of(state), wrapper.alignment_history_of(states), atol=1e-6)
+    # Inference: beam width 1 with the memory tiled (a no-op here) is greedy decoding.
+    embedding = keras.layers.Embedding(7, 4)
+    embedding.build((None,))
+    projection = keras.layers.Dense(7)
+    start, end = np.array([1, 1]), 2
+    greedy = BasicDecoder(wrapper, GreedyEmbeddingSampler(embedding), output_layer=projection, maximum_iterations=4)
+    greedy_outputs, _, _ = greedy(None, start_tokens=start, end_token=end, initial_state=wrapper.get_initial_state(2))
+    mechanism.setup_memory(tile_batch(MEMORY_A, 1), memory_sequence_length=tile_batch(LENGTHS_A, 1))
+    beam = BeamSearchDecoder(wrapper, 1, embedding_fn=embedding, output_layer=projection, maximum_iterations=4)
+    beam_outputs, _, beam_lengths = beam(None, start_tokens=start, end_token=end,
+                                         initial_state=wrapper.get_initial_state(2))
+    ids = np.asarray(greedy_outputs.sample_id)
+    beam_ids = np.asarray(beam_outputs.predicted_ids)[:, :, 0]
+    assert np.all(np.asarray(beam_lengths) >= 2)
+    for b, length in enumerate(np.asarray(beam_lengths).reshape(2)):
+        np.testing.assert_array_equal(beam_ids[b, :length], ids[b, :length])
+
+
 # -- teacher forcing in a model: fit, .keras round trip, XLA -------------------------
 
 
