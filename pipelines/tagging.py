@@ -72,8 +72,10 @@ class Config(TrainingConfig):
     column: str = option("upos", "with --conllu: the tag column (upos, xpos, ...) or MISC key (e.g. biose)")
     data_dir: typing.Optional[str] = option(None, "tensorflow-datasets data_dir of a prepared conll2003",
                                             metavar="DIR")
-    limit: typing.Optional[int] = option(None, "use at most N training sentences and N/4 dev and test "
-                                         "sentences (default: all)", quick=160, check=check_positive_int)
+    limit: typing.Optional[int] = option(None, "use at most N training sentences (default: all)", quick=160,
+                                         check=check_positive_int)
+    eval_limit: typing.Optional[int] = option(None, "score at most N dev and N test sentences (default: all)",
+                                              quick=40, check=check_positive_int)
     output_layer: str = option("crf", "tag decoder: crf (Viterbi over learned transitions) or softmax "
                                "(each token alone)", choices=("crf", "softmax"))
     direction: str = option("bi", "LSTM direction: bi (past and future) or uni (past only)", choices=("bi", "uni"))
@@ -116,7 +118,8 @@ class Config(TrainingConfig):
 
 
 def load_corpus(config):
-    """The `TaggedCorpus` of `--corpus` or `--conllu` (limited by `--limit`)."""
+    """The `TaggedCorpus` of `--corpus` or `--conllu` (limited by `--limit`
+    and `--eval-limit`)."""
     from kerasrnn.data import tagging as corpora
 
     if config.conllu:
@@ -127,9 +130,9 @@ def load_corpus(config):
     else:
         corpus = corpora.CORPORA[config.corpus]()
     if config.limit:
-        held_out = max(1, config.limit // 4)
-        corpus = dataclasses.replace(corpus, train=corpus.train[:config.limit], dev=corpus.dev[:held_out],
-                                     test=corpus.test[:held_out])
+        corpus = dataclasses.replace(corpus, train=corpus.train[:config.limit])
+    if config.eval_limit:
+        corpus = dataclasses.replace(corpus, dev=corpus.dev[:config.eval_limit], test=corpus.test[:config.eval_limit])
     return corpus
 
 
