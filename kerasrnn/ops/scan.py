@@ -10,12 +10,70 @@ outputs in `TensorArray`s, the carry as plain loop variables, and `unroll`
 steps per loop iteration. Other backends use `keras.ops.scan` unchanged.
 """
 
+import contextlib
+import threading
+
 import keras
 from keras import ops
 from keras import tree
 
 from kerasrnn.validation import ArgumentError
+from kerasrnn.validation import check_choice
 from kerasrnn.validation import is_int
+
+#: Converters `export_loops` shapes the TensorFlow loop for.
+EXPORT_TARGETS = ("onnx", "tflite")
+
+_export = threading.local()
+
+
+@contextlib.contextmanager
+def export_loops(target):
+    """Traces kerasrnn's TensorFlow loops in a form `target`'s converter takes.
+
+    The default TensorFlow loop (`scan`) is shaped for speed: step 0 runs
+    before the loop, several steps run per iteration, and a reverse scan
+    writes its outputs back to front. Converters read while loops by
+    pattern, and that form matches neither tf2onnx's (one write per
+    iteration, in iteration order, into a fresh `TensorArray`) nor TFLite's
+    builtin ops (a `TensorArray` lowers to builtins only when its element
+    shape, the batch size included, is static). Inside this context every
+    loop `scan` traces on the TensorFlow backend takes the converter's form:
+    one step per iteration, inputs read with `gather`, and the outputs
+    written
+
+    * `"onnx"`: into a `TensorArray` at the iteration index (tf2onnx turns
+      it into the scan output of an ONNX `Loop`);
+    * `"tflite"`: into a preallocated tensor with `dynamic_update_slice`
+      (TFLite's `WHILE`, `GATHER` and `DYNAMIC_UPDATE_SLICE` builtins, with
+      a dynamic batch size).
+
+    Both compute the same numbers as the default loop. Loops already traced
+    (a `tf.function` called before) keep their form; on other backends the
+    context changes nothing. `kerasrnn.export.export_onnx` and
+    `export_tflite` enter it for you; use it directly around another
+    exporter, e.g. `model.export(path, format="onnx")`.
+
+    Args:
+        target: `"onnx"` or `"tflite"`.
+
+    Example:
+
+    >>> with kerasrnn.ops.export_loops("onnx"):
+    ...     model.export("model.onnx", format="onnx")
+    """
+    check_choice("target", target, EXPORT_TARGETS)
+    previous = getattr(_export, "target", None)
+    _export.target = target
+    try:
+        yield
+    finally:
+        _export.target = previous
+
+
+def export_target():
+    """The target of the innermost `export_loops` context, or `None`."""
+    return getattr(_export, "target", None)
 
 
 def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
@@ -66,6 +124,9 @@ def scan(f, init, xs, unroll=1, reverse=False, differentiable=True, stack=None):
             )
         return _python_scan(f, init, xs, length, reverse)
     if keras.backend.backend() == "tensorflow":
+        target = export_target()
+        if target is not None:
+            return _tf_export_scan(f, init, xs, reverse, target)
         return _tf_scan(f, init, xs, unroll, reverse, differentiable, stack)
     if length is None:
         # `jax.lax.scan` cannot split a symbolic length into unrolled blocks
@@ -219,3 +280,77 @@ def _tf_scan(f, init, xs, unroll, reverse, differentiable, stack=None):
         stacked.set_shape(tf.TensorShape([static_length]).concatenate(stacked.shape[1:]))
         ys_flat.append(stacked)
     return carry, tree.pack_sequence_as(y0, ys_flat)
+
+
+def _tf_export_scan(f, init, xs, reverse, target):
+    """`scan` in the form a converter reads (see `export_loops`)."""
+    import tensorflow as tf
+
+    xs_flat = [tf.convert_to_tensor(x) for x in tree.flatten(xs)]
+    if reverse:
+        # Reversed inputs and outputs rather than indices counting down:
+        # tf2onnx appends a loop's writes in iteration order, whatever index
+        # they name.
+        xs_flat = [tf.reverse(x, [0]) for x in xs_flat]
+    static_length = xs_flat[0].shape[0]
+    length = static_length if static_length is not None else tf.shape(xs_flat[0])[0]
+
+    def read(t):
+        return tree.pack_sequence_as(xs, [tf.gather(x, t) for x in xs_flat])
+
+    # Step 0 runs outside the loop, fixing the structure, dtypes and shapes
+    # of the carry and `y`.
+    carry, y0 = f(init, read(0))
+    carry_struct = carry
+    carry_flat = tuple(tf.convert_to_tensor(c) for c in tree.flatten(carry))
+    y_flat0 = [] if y0 is None else [tf.convert_to_tensor(y) for y in tree.flatten(y0)]
+    if target == "onnx":
+        outputs = tuple(
+            tf.TensorArray(y.dtype, size=length - 1, element_shape=y.shape) for y in y_flat0
+        )
+    else:
+        outputs = tuple(
+            _dynamic_update_slice(
+                tf.zeros(tf.concat([[length], tf.shape(y)], 0), y.dtype), y, 0
+            )
+            for y in y_flat0
+        )
+
+    def body(i, carry_flat, outputs):
+        carry, y = f(tree.pack_sequence_as(carry_struct, list(carry_flat)), read(i + 1))
+        new_flat = tuple(tf.convert_to_tensor(c) for c in tree.flatten(carry))
+        new_flat = tuple(
+            n if n.shape == o.shape else tf.ensure_shape(n, o.shape)
+            for n, o in zip(new_flat, carry_flat)
+        )
+        if target == "onnx":
+            outputs = tuple(ta.write(i, v) for ta, v in zip(outputs, tree.flatten(y)))
+        else:
+            outputs = tuple(
+                _dynamic_update_slice(buf, v, i + 1) for buf, v in zip(outputs, tree.flatten(y))
+            )
+        return i + 1, new_flat, outputs
+
+    _, carry_flat, outputs = tf.while_loop(
+        lambda i, *_: i < length - 1,
+        body,
+        (tf.constant(0), carry_flat, outputs),
+        maximum_iterations=length - 1,
+    )
+    carry = tree.pack_sequence_as(carry_struct, list(carry_flat))
+    if y0 is None:
+        return carry, None
+    ys_flat = []
+    for y, out in zip(y_flat0, outputs):
+        if target == "onnx":
+            out = tf.concat([y[None], out.stack()], 0)
+        out = tf.ensure_shape(out, tf.TensorShape([static_length]).concatenate(y.shape))
+        if reverse:
+            out = tf.reverse(out, [0])
+        ys_flat.append(out)
+    return carry, tree.pack_sequence_as(y0, ys_flat)
+
+
+def _dynamic_update_slice(buffer, update, t):
+    """`buffer` with `update` written at index `t` of its leading axis."""
+    return ops.slice_update(buffer, [t] + [0] * len(update.shape), ops.expand_dims(update, 0))
