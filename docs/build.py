@@ -9,6 +9,10 @@ every public module of the `kerasrnn` package: one page per module, at
 rendered next to it with the Markdown converter pdoc ships with, and
 `docs/index.md` becomes `DIR/index.html`, the landing page.
 
+The tutorial notebooks (`notebooks/NN_*.ipynb`) are rendered with their
+stored outputs (figures included) by nbconvert, one page each at
+`DIR/notebooks/<name>.html`, listed on `DIR/notebooks.html`.
+
 The applications (`kerasrnn.pipelines`) are left out of the reference: they
 are commands, documented in `docs/pipelines.md` and by `kerasrnn NAME --help`.
 """
@@ -24,6 +28,15 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: Renders the notebooks' LaTeX ($...$, $$...$$) in the browser.
+MATHJAX = """<script>window.MathJax = {tex: {inlineMath: [["$", "$"], ["\\\\(", "\\\\)"]]}};</script>
+<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>"""
+#: The notebook cells' layout (nbconvert's `basic` template leaves styling to the page).
+NOTEBOOK_CSS = """<style>
+.jp-Cell { margin: 1rem 0; } .jp-InputArea-prompt, .jp-OutputArea-prompt { display: none; }
+.jp-OutputArea-output pre { background: #fff; border-left: 3px solid #ddd; padding-left: .6rem; }
+</style>"""
 PACKAGE = "kerasrnn"
 #: Modules (and everything below them) that are not part of the library's API.
 EXCLUDED = ("kerasrnn.pipelines",)
@@ -38,10 +51,12 @@ PAGE = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }}
 pre, code {{ background: #f4f4f4; }} pre {{ padding: .6rem; overflow-x: auto; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: .2rem .5rem; }}
+img {{ max-width: 100%; }}
 </style>
+{head}
 </head>
 <body>
-<p><a href="index.html">Overview</a> · {guides} · <a href="kerasrnn.html">API reference</a></p>
+<p><a href="{root}index.html">Overview</a> · {guides} · <a href="{root}notebooks.html">Tutorials</a> · <a href="{root}kerasrnn.html">API reference</a></p>
 {body}
 </body>
 </html>
@@ -78,6 +93,15 @@ def _title(markdown_text, default):
     return match.group(1).strip() if match else default
 
 
+def _guide_links(root=""):
+    """The navigation links to the guides, from a page `root` below the top."""
+    return " · ".join(
+        f'<a href="{root}{page.stem}.html">{_title(page.read_text(encoding="utf-8"), page.stem)}</a>'
+        for page in guides()
+        if page.stem != "index"
+    )
+
+
 def render_guides(output):
     """Renders `docs/*.md` to `output/<name>.html`; returns the written paths."""
     try:
@@ -85,14 +109,9 @@ def render_guides(output):
     except ImportError:  # vendored by earlier versions
         from pdoc import markdown2
 
-    pages = guides()
-    links = " · ".join(
-        f'<a href="{page.stem}.html">{_title(page.read_text(encoding="utf-8"), page.stem)}</a>'
-        for page in pages
-        if page.stem != "index"
-    )
+    links = _guide_links()
     written = []
-    for page in pages:
+    for page in guides():
         text = page.read_text(encoding="utf-8")
         # Links between guides point at the rendered pages.
         text = re.sub(r"\]\(([\w-]+)\.md(#[\w-]*)?\)", r"](\1.html\2)", text)
@@ -101,9 +120,53 @@ def render_guides(output):
         text = text.replace("](../", f"]({root}/")
         body = markdown2.markdown(text, extras=["fenced-code-blocks", "tables", "header-ids"])
         target = output / f"{page.stem}.html"
-        target.write_text(PAGE.format(title=_title(text, page.stem), guides=links, body=body), encoding="utf-8")
+        page_html = PAGE.format(title=_title(text, page.stem), guides=links, body=body, head="", root="")
+        target.write_text(page_html, encoding="utf-8")
         written.append(target)
     return written
+
+
+def render_notebooks(output, notebooks=NOTEBOOKS):
+    """Renders each notebook, with its stored outputs, to
+    `output/notebooks/<name>.html` and lists them on `output/notebooks.html`;
+    returns the notebook pages.
+
+    The figures are embedded in the pages (nbconvert's `basic` template), so a
+    page needs nothing beside it.
+    """
+    import nbconvert
+    import nbformat
+    from pygments.formatters import HtmlFormatter
+
+    exporter = nbconvert.HTMLExporter(template_name="basic")
+    head = f"<style>{HtmlFormatter().get_style_defs('.highlight')}</style>\n{NOTEBOOK_CSS}\n{MATHJAX}"
+    (output / "notebooks").mkdir(parents=True, exist_ok=True)
+    links = _guide_links("../")
+    written, items = [], []
+    for path in notebooks:
+        notebook = nbformat.read(path, as_version=4)
+        body, _ = exporter.from_notebook_node(notebook)
+        title = _notebook_title(notebook, path.stem)
+        target = output / "notebooks" / f"{path.stem}.html"
+        target.write_text(PAGE.format(title=title, guides=links, body=body, head=head, root="../"), encoding="utf-8")
+        written.append(target)
+        items.append(f'<li><a href="notebooks/{path.stem}.html">{title}</a></li>')
+    body = (
+        "<h1>Tutorials</h1>\n<p>A course on recurrent networks, one notebook per topic, shown with the outputs "
+        "of a full run. Run one yourself with <code>jupyter lab notebooks/</code> "
+        "(<code>KERASRNN_QUICK=1</code> for a quick version).</p>\n<ol>\n" + "\n".join(items) + "\n</ol>"
+    )
+    (output / "notebooks.html").write_text(
+        PAGE.format(title="Tutorials", guides=_guide_links(), body=body, head="", root=""), encoding="utf-8"
+    )
+    return written
+
+
+def _notebook_title(notebook, default):
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            return _title(cell.source, default)
+    return default
 
 
 def build(output=DOCS / "_build"):
@@ -128,6 +191,7 @@ def build(output=DOCS / "_build"):
     # pdoc's own index.html only redirects to the package page; the overview
     # guide replaces it.
     render_guides(output)
+    render_notebooks(output)
     return output
 
 

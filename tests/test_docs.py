@@ -65,6 +65,29 @@ def test_build_writes_a_page_per_public_module_and_the_guides(tmp_path):
         assert (tmp_path / f"{guide.stem}.html").is_file()
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert 'href="kerasrnn.html"' in index and 'href="pipelines.html"' in index
+    assert 'href="notebooks.html"' in index
+
+
+def test_every_notebook_renders_with_its_figures(tmp_path):
+    import json
+
+    assert build.NOTEBOOKS, "no notebooks to render"
+    pages = build.render_notebooks(tmp_path)
+    assert [page.stem for page in pages] == [path.stem for path in build.NOTEBOOKS]
+    listing = (tmp_path / "notebooks.html").read_text(encoding="utf-8")
+    for path, page in zip(build.NOTEBOOKS, pages):
+        assert f'href="notebooks/{path.stem}.html"' in listing
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        figures = sum(
+            "image/png" in output.get("data", {})
+            for cell in stored["cells"] if cell["cell_type"] == "code"
+            for output in cell.get("outputs", [])
+        )
+        html = page.read_text(encoding="utf-8")
+        assert html.count('src="data:image/png;base64,') == figures, f"{page.name}: figures missing"
+        title = next(cell for cell in stored["cells"] if cell["cell_type"] == "markdown")
+        assert build._title("".join(title["source"]), "") in html
+        assert 'href="../index.html"' in html  # the site's navigation, one level up
 
 
 def test_every_public_module_class_and_function_has_a_docstring():
