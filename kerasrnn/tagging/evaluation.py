@@ -81,10 +81,10 @@ def _span_scores(gold, predicted, scheme):
         from seqeval.scheme import IOB2
         from seqeval.scheme import IOBES
     except ImportError as error:
-        from kerasrnn.data.corpora import MissingCorpusPackage
+        from kerasrnn.data.tagging import MissingTaggingPackage
 
-        raise MissingCorpusPackage("Span F1 needs the `seqeval` package: pip install 'kerasrnn[tagging]'",
-                                   name="seqeval") from error
+        raise MissingTaggingPackage("Span F1 needs the `seqeval` package: pip install 'kerasrnn[tagging]'",
+                                    name="seqeval") from error
     import warnings
 
     options = {"mode": "strict", "scheme": IOBES if scheme == "iobes" else IOB2, "zero_division": 0}
