@@ -84,7 +84,8 @@ def onnx_export(tmp_path_factory):
             keras.Input((None, 3)),
             keras.layers.Masking(),
             L.LSTM(4, return_sequences=True),
-            keras.layers.Bidirectional(L.GRU(3, return_sequences=True, reset_after=False)),
+            keras.layers.Bidirectional(L.GRU(3, return_sequences=True)),
+            L.GRU(3, reset_after=False, return_sequences=True),
             L.SimpleRNN(3),
             keras.layers.Dense(2),
         ]
