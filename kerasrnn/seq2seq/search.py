@@ -1,11 +1,13 @@
-"""Decoding a `Seq2Seq` model: greedy, temperature/top-k sampling, beam search.
+"""Decoding a `Seq2Seq` model: greedy, temperature/top-k/top-p sampling, beam search.
 
-Each search runs the encoder once, then one `keras.ops.while_loop` whose body
-calls the decoder for a single step against the cached encoder outputs (memory,
-mask and the attention's memory projection). The loop runs at most
-`max_length` steps and stops early once every sequence has produced
-`end_id`. Fixed-size buffers are written with one-hot masks, so the whole
-search traces to one graph that XLA compiles (`jit_compile=True`).
+The three searches run the encoder once, then one of kerasrnn's decoders
+(`kerasrnn.seq2seq.decoding`: `BasicDecoder` with a greedy or sampling
+sampler, `BeamSearchDecoder`) around the model's decoder step, seen as a
+cell over token ids that attends to the cached encoder outputs (memory,
+mask and the attention's memory projection). So there is one decoding
+loop: `dynamic_decode`'s `keras.ops.while_loop`, which runs at most
+`max_length` steps, stops early once every sequence has produced `end_id`,
+and traces to one graph that XLA compiles (`jit_compile=True`).
 
 Conventions shared by the three searches:
 
@@ -18,48 +20,101 @@ Conventions shared by the three searches:
 * `attention` holds the decoder's alignment over the source at each step
   (zeros after the end), or is `None` for a model without attention;
 * `source_ids` of shape `(batch, 0)` raise `InputError` (there is nothing to
-  attend to: an empty source is the end token alone); a batch of 0 gives
-  outputs with a batch of 0.
+  attend to: an empty source is the end token alone), and so do ids outside
+  `[0, vocab_size)` of the encoder when their values are known (eager
+  calls); a batch of 0 gives outputs with a batch of 0.
 
-Beam search keeps `beam_width` hypotheses per example. A hypothesis that has
-produced `end_id` stays in the beam with its score frozen (it competes with
-the live ones and can be pushed out). Hypotheses are ranked by
+Beam search keeps `beam_width` hypotheses per example (`BeamSearchDecoder`:
+a hypothesis that has produced `end_id` stays in the beam with its score
+frozen and competes with the live ones). Hypotheses are ranked by
 `log_prob / lp(length)` with the GNMT length penalty
-`lp(n) = ((5 + n) / 6) ** length_penalty` (Wu et al. 2016);
-`length_penalty=0` ranks by log-probability. With `beam_width=1` beam search
-returns exactly what greedy search returns.
+`lp(n) = ((5 + n) / 6) ** length_penalty` (Wu et al. 2016), or by the mean
+token log-probability (`length_penalty="average"`, OpenNMT-py's `avg`), plus
+optional GNMT coverage penalty, n-gram repeat blocking and minimum length.
+With `beam_width=1` beam search returns exactly what greedy search returns.
 """
 
+import keras
 import numpy as np
 from keras import ops
-from keras import random
 
 from kerasrnn.data.ids import END_ID
 from kerasrnn.data.ids import PAD_ID
 from kerasrnn.data.ids import START_ID
+from kerasrnn.seq2seq.decoding import BasicDecoder
+from kerasrnn.seq2seq.decoding import BeamSearchDecoder
+from kerasrnn.seq2seq.decoding import GreedyEmbeddingSampler
+from kerasrnn.seq2seq.decoding import SampleEmbeddingSampler
+from kerasrnn.seq2seq.decoding import tile_batch
+from kerasrnn.seq2seq.decoding.beam_ops import length_penalty as _length_penalty
 from kerasrnn.validation import InputError
 from kerasrnn.validation import check_non_negative_number
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_positive_number
 
-#: Log-probability given to forbidden continuations and to the empty beams
-#: of the first step (finite, so sums never produce NaN).
+#: Logit given to the ids that are never generated (padding and start).
 NEG_INF = -1e9
 
 
-def _suppressed(vocab_size, pad_id, start_id):
-    mask = np.zeros((vocab_size,), dtype=bool)
-    mask[[pad_id, start_id]] = True
-    return mask
+def _ids(token_ids):
+    """The decoders' `embedding_fn` for a cell that reads token ids."""
+    return token_ids
 
 
-def _write(buffer, t, value, axis):
-    """`buffer` with `value` written at position `t` of `axis`."""
-    length = buffer.shape[axis] if buffer.shape[axis] is not None else ops.shape(buffer)[axis]
-    shape = [1] * len(buffer.shape)
-    shape[axis] = -1
-    at_t = ops.reshape(ops.equal(ops.arange(length), t), shape)
-    return ops.where(at_t, ops.expand_dims(value, axis), buffer)
+class _ModelStepCell(keras.layers.Layer):
+    """A `Seq2Seq` decoder step as a Keras cell over token ids.
+
+    Inputs are the previous tokens `(rows,)`; the output the step's logits
+    (padding and start suppressed); the state `[model states...,
+    alignments, time]` where `alignments` `(rows, max_length, source_length)`
+    records the attention of each step (zeros for a row whose input is the
+    end token, i.e. a finished hypothesis) and `time` counts the steps.
+    """
+
+    def __init__(self, model, encoded, max_length, start_id, end_id, pad_id):
+        super().__init__(name="search_step")
+        self.model = model
+        self.encoded = encoded
+        self.max_length = max_length
+        self.end_id = end_id
+        self.has_attention = model.decoder.attention is not None
+        vocab = model.decoder.vocab_size
+        suppressed = np.zeros((vocab,), dtype=bool)
+        suppressed[[pad_id, start_id]] = True
+        self.suppressed = suppressed
+        self.output_size = vocab
+        self.state_size = list(model.decoder.state_sizes)
+        self.built = True
+
+    def initial_state(self, states, rows, source_length, dtype):
+        alignments = ops.zeros((rows, self.max_length, source_length if self.has_attention else 0), dtype=dtype)
+        return list(states) + [alignments, ops.convert_to_tensor(0, "int32")]
+
+    def call(self, token_ids, states, training=None):
+        *states, alignments, time = states
+        logits, new_states, alignment = self.model.decode_step(token_ids, states, self.encoded)
+        logits = ops.where(self.suppressed, ops.cast(NEG_INF, logits.dtype), logits)
+        if self.has_attention:
+            alive = ops.not_equal(token_ids, self.end_id)[:, None]
+            alignment = ops.where(alive, ops.cast(alignment, alignments.dtype), 0.0)
+            alignments = ops.slice_update(alignments, [0, time, 0], alignment[:, None, :])
+        return logits, list(new_states) + [alignments, time + 1]
+
+
+def _check_source_ids(model, source_ids):
+    """Source ids outside the encoder's vocabulary raise, where their values are known."""
+    try:
+        values = np.asarray(ops.convert_to_numpy(source_ids))
+    except (NotImplementedError, TypeError, ValueError):  # symbolic (tf.function, jax.jit)
+        return
+    vocab = model.encoder.vocab_size
+    bad = (values < 0) | (values >= vocab)
+    if bad.any():
+        raise InputError(
+            f"`source_ids` must be ids in [0, {vocab}), the encoder's vocabulary. Received: source_ids "
+            f"with {int(bad.sum())} out of range, e.g. {int(values[bad][0])} at index "
+            f"{tuple(int(i) for i in np.argwhere(bad)[0])}"
+        )
 
 
 def _prepare(model, source_ids, max_length):
@@ -78,60 +133,33 @@ def _prepare(model, source_ids, max_length):
             "`source_ids` must hold at least one step per example (an empty source is the end token "
             f"alone, [[{END_ID}]]). Received: source_ids of shape {tuple(source_ids.shape)}"
         )
+    _check_source_ids(model, source_ids)
     encoded, states = model.encode(source_ids)
     return source_ids, max_length, encoded, list(states)
 
 
-def _log_softmax(logits, suppressed):
-    logits = ops.where(suppressed, ops.cast(NEG_INF, logits.dtype), logits)
-    return ops.log_softmax(logits, axis=-1)
-
-
-def _step_loop(model, source_ids, max_length, choose, start_id, end_id, pad_id):
-    """Shared loop of greedy search and sampling (`choose(logp, t) -> ids`)."""
+def _step_search(model, source_ids, max_length, sampler, start_id, end_id, pad_id):
+    """Greedy search and sampling: a `BasicDecoder` around the model's step."""
     source_ids, max_length, encoded, states = _prepare(model, source_ids, max_length)
-    batch = ops.shape(source_ids)[0]
-    source_length = ops.shape(source_ids)[1]
-    suppressed = _suppressed(model.decoder.vocab_size, pad_id, start_id)
-    has_attention = model.decoder.attention is not None
+    batch, source_length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
+    cell = _ModelStepCell(model, encoded, max_length, start_id, end_id, pad_id)
     dtype = model.decoder.compute_dtype
-
-    def cond(t, tokens, states, ids, log_probs, lengths, finished, attention):
-        return ops.logical_and(t < max_length, ops.logical_not(ops.all(finished)))
-
-    def body(t, tokens, states, ids, log_probs, lengths, finished, attention):
-        logits, new_states, alignment = model.decode_step(tokens, states, encoded)
-        logp = _log_softmax(logits, suppressed)
-        token = ops.cast(choose(logp, t), "int32")
-        token_logp = ops.squeeze(ops.take_along_axis(logp, token[:, None], axis=1), 1)
-        alive = ops.logical_not(finished)
-        token = ops.where(alive, token, pad_id)
-        log_probs = log_probs + ops.where(alive, token_logp, 0.0)
-        lengths = lengths + ops.cast(alive, "int32")
-        ids = _write(ids, t, token, axis=1)
-        if has_attention:
-            alignment = ops.where(alive[:, None], alignment, 0.0)
-            attention = _write(attention, t, alignment, axis=1)
-        finished = ops.logical_or(finished, ops.equal(token, end_id))
-        return t + 1, token, list(new_states), ids, log_probs, lengths, finished, attention
-
-    loop_vars = (
-        ops.convert_to_tensor(0, "int32"),
-        ops.full((batch,), start_id, dtype="int32"),
-        states,
-        ops.zeros((batch, max_length), dtype="int32"),
-        ops.zeros((batch,), dtype=dtype),
-        ops.zeros((batch,), dtype="int32"),
-        ops.zeros((batch,), dtype="bool"),
-        ops.zeros((batch, max_length, source_length if has_attention else 1), dtype=dtype),
+    decoder = BasicDecoder(cell, sampler, impute_finished=True, maximum_iterations=max_length)
+    outputs, final_state, lengths = decoder(
+        None, initial_state=cell.initial_state(states, batch, source_length, dtype),
+        start_tokens=ops.full((batch,), start_id, dtype="int32"), end_token=end_id,
     )
-    _, _, _, ids, log_probs, lengths, _, attention = ops.while_loop(cond, body, loop_vars)
+    ids = ops.cast(outputs.sample_id, "int32")
+    steps = ops.arange(max_length, dtype="int32")[None, :] < lengths[:, None]
+    token_log_probs = ops.take_along_axis(ops.log_softmax(outputs.rnn_output, axis=-1), ids[:, :, None],
+                                          axis=2)[:, :, 0]
+    log_probs = ops.cast(ops.sum(ops.where(steps, token_log_probs, 0.0), axis=1), dtype)
     return {
-        "ids": ids,
+        "ids": ops.where(steps, ids, pad_id),
         "log_probs": log_probs,
         "scores": log_probs,
         "lengths": lengths,
-        "attention": attention if has_attention else None,
+        "attention": final_state[-2] if cell.has_attention else None,
     }
 
 
@@ -149,19 +177,18 @@ def greedy_search(model, source_ids, max_length, start_id=START_ID, end_id=END_I
         `(batch,)` (equal), `lengths` int `(batch,)`, `attention`
         `(batch, max_length, source_length)` or `None`.
     """
-    return _step_loop(
-        model, source_ids, max_length, lambda logp, t: ops.argmax(logp, axis=-1),
-        start_id, end_id, pad_id,
-    )
+    return _step_search(model, source_ids, max_length, GreedyEmbeddingSampler(_ids), start_id, end_id,
+                        pad_id)
 
 
-def sample(model, source_ids, max_length, temperature=1.0, top_k=None, seed=None,
+def sample(model, source_ids, max_length, temperature=1.0, top_k=None, seed=None, top_p=None,
            start_id=START_ID, end_id=END_ID, pad_id=PAD_ID):
     """Samples each token from the softmax of `logits / temperature`.
 
-    With `top_k`, only the `top_k` most probable tokens can be drawn. Sampling
-    uses the Gumbel-max trick with noise drawn once before the loop
-    (`seed`: an int, a `keras.random.SeedGenerator` or `None`).
+    With `top_k`, only the `top_k` most probable tokens can be drawn; with
+    `top_p`, only the smallest set of most probable tokens holding `top_p`
+    of the probability (`SampleEmbeddingSampler`). `seed`: an int, a
+    `keras.random.SeedGenerator` or `None`.
 
     Returns:
         The dict of `greedy_search`; `log_probs` are under the model's
@@ -175,28 +202,19 @@ def sample(model, source_ids, max_length, temperature=1.0, top_k=None, seed=None
             raise ValueError(
                 f"`top_k` must be at most the vocabulary size {vocab_size}. Received: top_k={top_k}"
             )
-    max_length = check_positive_int("max_length", max_length)
-    batch = ops.shape(ops.convert_to_tensor(source_ids))[0]
-    uniform = random.uniform((max_length, batch, vocab_size), minval=1e-7, maxval=1.0, seed=seed)
-    gumbel = -ops.log(-ops.log(uniform))
-
-    def choose(logp, t):
-        scaled = logp / temperature
-        if top_k is not None:
-            kth = ops.top_k(scaled, top_k)[0][:, -1:]
-            scaled = ops.where(scaled < kth, NEG_INF, scaled)
-        return ops.argmax(scaled + ops.take(gumbel, t, axis=0), axis=-1)
-
-    return _step_loop(model, source_ids, max_length, choose, start_id, end_id, pad_id)
+    sampler = SampleEmbeddingSampler(_ids, softmax_temperature=temperature, seed=seed, top_k=top_k,
+                                     top_p=top_p)
+    return _step_search(model, source_ids, max_length, sampler, start_id, end_id, pad_id)
 
 
 def length_normalizer(lengths, length_penalty):
     """GNMT length penalty `((5 + n) / 6) ** length_penalty`."""
-    return ops.power((5.0 + ops.cast(lengths, "float32")) / 6.0, length_penalty)
+    return _length_penalty(lengths, length_penalty)
 
 
-def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0,
-                start_id=START_ID, end_id=END_ID, pad_id=PAD_ID):
+def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, start_id=START_ID,
+                end_id=END_ID, pad_id=PAD_ID, coverage_penalty=0.0, block_ngram_repeat=0, min_length=0,
+                length_penalty_type="gnmt"):
     """Keeps the `beam_width` best hypotheses per example at every step.
 
     Args:
@@ -206,88 +224,55 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0,
         max_length: Positive integer, most tokens generated per hypothesis.
         length_penalty: `alpha >= 0` of the GNMT length penalty.
         start_id, end_id, pad_id: Reserved target ids.
+        coverage_penalty: `beta >= 0` of the GNMT coverage penalty
+            (attention models).
+        block_ngram_repeat: `n > 0` forbids repeating an n-gram within a
+            hypothesis; 0 blocks nothing.
+        min_length: The fewest tokens before `end_id`.
+        length_penalty_type: `"gnmt"`, or `"average"` to rank by the mean
+            token log-probability (`length_penalty` must then be 0).
 
     Returns:
         Dict, hypotheses sorted best first along axis 1: `ids` int
         `(batch, beam_width, max_length)`, `scores` `(batch, beam_width)`
-        (`log_probs / lp(lengths)`), `log_probs`, `lengths` int, `attention`
-        `(batch, beam_width, max_length, source_length)` or `None`.
+        (`log_probs / lp(lengths)`, plus the coverage penalty), `log_probs`,
+        `lengths` int, `attention` `(batch, beam_width, max_length,
+        source_length)` or `None`.
     """
     beam = check_positive_int("beam_width", beam_width)
     alpha = check_non_negative_number("length_penalty", length_penalty)
     source_ids, max_length, encoded, states = _prepare(model, source_ids, max_length)
-    batch = ops.shape(source_ids)[0]
-    source_length = ops.shape(source_ids)[1]
-    vocab = model.decoder.vocab_size
-    suppressed = _suppressed(vocab, pad_id, start_id)
-    has_attention = model.decoder.attention is not None
+    batch, source_length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
+    encoded = tile_batch(encoded, beam)
+    cell = _ModelStepCell(model, encoded, max_length, start_id, end_id, pad_id)
     dtype = model.decoder.compute_dtype
-
-    def tile(x):
-        return None if x is None else ops.repeat(x, beam, axis=0)
-
-    encoded = {key: tile(value) for key, value in encoded.items()}
-    states = [tile(s) for s in states]
-    end_row = ops.where(ops.arange(vocab) == end_id, 0.0, NEG_INF)
-    offsets = ops.arange(batch, dtype="int32")[:, None] * beam
-
-    def cond(t, tokens, states, ids, log_probs, lengths, finished, attention):
-        return ops.logical_and(t < max_length, ops.logical_not(ops.all(finished)))
-
-    def body(t, tokens, states, ids, log_probs, lengths, finished, attention):
-        logits, new_states, alignment = model.decode_step(tokens, states, encoded)
-        logp = ops.reshape(_log_softmax(logits, suppressed), (batch, beam, vocab))
-        # A finished hypothesis continues with a single, free candidate.
-        logp = ops.where(finished[:, :, None], ops.cast(end_row, logp.dtype), logp)
-        total = log_probs[:, :, None] + logp
-        new_lengths = lengths + ops.cast(ops.logical_not(finished), "int32")
-        ranked = total / ops.cast(length_normalizer(new_lengths, alpha), dtype)[:, :, None]
-        _, best = ops.top_k(ops.reshape(ranked, (batch, beam * vocab)), beam)
-        best = ops.cast(best, "int32")
-        parent = best // vocab
-        token = best % vocab
-        flat_parent = ops.reshape(parent + offsets, (-1,))
-        log_probs = ops.take_along_axis(ops.reshape(total, (batch, beam * vocab)), best, axis=1)
-        parent_finished = ops.reshape(ops.take(ops.reshape(finished, (-1,)), flat_parent), (batch, beam))
-        lengths = ops.reshape(ops.take(ops.reshape(new_lengths, (-1,)), flat_parent), (batch, beam))
-        token = ops.where(parent_finished, pad_id, token)
-        ids = ops.reshape(
-            ops.take(ops.reshape(ids, (batch * beam, max_length)), flat_parent, axis=0),
-            (batch, beam, max_length),
-        )
-        ids = _write(ids, t, token, axis=2)
-        if has_attention:
-            alignment = ops.take(alignment, flat_parent, axis=0)
-            alignment = ops.where(ops.reshape(parent_finished, (-1, 1)), 0.0, alignment)
-            attention = ops.take(attention, flat_parent, axis=0)
-            attention = _write(attention, t, alignment, axis=1)
-        new_states = [ops.take(s, flat_parent, axis=0) for s in new_states]
-        finished = ops.logical_or(parent_finished, ops.equal(token, end_id))
-        return (t + 1, ops.reshape(token, (-1,)), new_states, ids, log_probs, lengths,
-                finished, attention)
-
-    first = ops.concatenate(
-        [ops.zeros((batch, 1), dtype=dtype), ops.full((batch, beam - 1), NEG_INF, dtype=dtype)],
-        axis=1,
+    decoder = BeamSearchDecoder(
+        cell, beam, embedding_fn=_ids, length_penalty_weight=alpha, length_penalty=length_penalty_type,
+        coverage_penalty_weight=coverage_penalty, block_ngram_repeat=block_ngram_repeat,
+        min_length=min_length, maximum_iterations=max_length,
+        attention_probs_fn=lambda state: _latest_alignment(state, cell),
     )
-    loop_vars = (
-        ops.convert_to_tensor(0, "int32"),
-        ops.full((batch * beam,), start_id, dtype="int32"),
-        states,
-        ops.zeros((batch, beam, max_length), dtype="int32"),
-        first,
-        ops.zeros((batch, beam), dtype="int32"),
-        ops.zeros((batch, beam), dtype="bool"),
-        ops.zeros((batch * beam, max_length, source_length if has_attention else 1), dtype=dtype),
+    outputs, final_state, lengths = decoder(
+        None, start_tokens=ops.full((batch,), start_id, dtype="int32"), end_token=end_id,
+        initial_state=cell.initial_state(tile_batch(states, beam), batch * beam, source_length, dtype),
     )
-    _, _, _, ids, log_probs, lengths, _, attention = ops.while_loop(cond, body, loop_vars)
-    scores = log_probs / ops.cast(length_normalizer(lengths, alpha), dtype)
-    if has_attention:
-        attention = ops.reshape(attention, (batch, beam, max_length, source_length))
+    ids = ops.moveaxis(outputs.predicted_ids, 1, 2)  # (batch, beam, time)
+    steps = ops.arange(max_length, dtype="int32")[None, None, :] < lengths[:, :, None]
+    attention = None
+    if cell.has_attention:
+        attention = ops.reshape(final_state.cell_state[-2], (batch, beam, max_length, source_length))
     return {
-        "ids": ids,
-        "log_probs": log_probs,
-        "scores": scores,
+        "ids": ops.where(steps, ids, pad_id),
+        "log_probs": ops.cast(final_state.log_probs, dtype),
+        "scores": ops.cast(final_state.scores, dtype),
         "lengths": lengths,
-        "attention": attention if has_attention else None,
+        "attention": attention,
     }
+
+
+def _latest_alignment(state, cell):
+    """The alignment the step just wrote (for the coverage penalty)."""
+    if not cell.has_attention:
+        return None
+    alignments, time = state[-2], state[-1]
+    return ops.take(alignments, ops.maximum(time - 1, 0), axis=1)

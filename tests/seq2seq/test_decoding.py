@@ -500,3 +500,42 @@ def test_bad_input_names_the_argument_and_value():
         SampleEmbeddingSampler(top_p=0.0)
     with pytest.raises(ValueError, match="sampling_probability=1.5"):
         ScheduledEmbeddingTrainingSampler(1.5)
+
+
+def test_beam_search_over_an_attention_wrapper_with_coverage_penalty():
+    from kerasrnn.seq2seq.attention import AttentionWrapper
+    from kerasrnn.seq2seq.attention import LuongAttention
+
+    rng = np.random.default_rng(12)
+    memory = rng.normal(size=(2, 4, UNITS)).astype("float32")
+    memory_lengths = np.array([4, 2])
+    _, dense, embedding = _parts(seed=12, scale=1.0)
+    beam, weight = 3, 0.3
+    mechanism = LuongAttention(UNITS, memory=memory, memory_sequence_length=memory_lengths)
+    cell = AttentionWrapper(keras.layers.LSTMCell(UNITS), mechanism, attention_layer_size=UNITS)
+    # Beam width 1 (nothing to tile) finds the greedy path.
+    greedy, _, greedy_lengths = BasicDecoder(cell, GreedyEmbeddingSampler(), dense, maximum_iterations=6)(
+        embedding, start_tokens=[START] * 2, end_token=END)
+    one, _, one_lengths = BeamSearchDecoder(cell, 1, output_layer=dense, maximum_iterations=6)(
+        embedding, start_tokens=[START] * 2, end_token=END, initial_state=cell.get_initial_state(batch_size=2))
+    np.testing.assert_array_equal(np.asarray(one_lengths)[:, 0], greedy_lengths)
+    for a, b, n in zip(np.asarray(one.predicted_ids)[:, :, 0], np.asarray(greedy.sample_id), np.asarray(greedy_lengths)):
+        np.testing.assert_array_equal(a[:n], b[:n])
+
+    decoder = BeamSearchDecoder(cell, beam, output_layer=dense, coverage_penalty_weight=weight,
+                                length_penalty_weight=0.5, maximum_iterations=8)
+    with pytest.raises(ValueError, match=r"`memory`.*2 \* 3 = 6 rows.*tile_batch.*memory of 2 rows"):
+        decoder(embedding, start_tokens=[START] * 2, end_token=END,  # a tiled state, an untiled memory
+                initial_state=tile_batch(cell.get_initial_state(batch_size=2), beam))
+    mechanism.setup_memory(tile_batch(memory, beam), memory_sequence_length=tile_batch(memory_lengths, beam))
+    _, final, lengths = decoder(embedding, start_tokens=[START] * 2, end_token=END,
+                                initial_state=cell.get_initial_state(batch_size=2 * beam))
+    accumulated, lengths = np.asarray(final.accumulated_attention_probs), np.asarray(lengths)
+    assert np.all(accumulated[1, :, 2:] == 0)  # padded memory is never attended
+    assert_close(accumulated.sum(-1), lengths.astype("float32"), atol=1e-4)  # one unit of attention a step
+    # Hypotheses that ended before the last step carry the coverage penalty (tfa's rule).
+    ended_before = lengths < lengths.max()
+    covered = np.log(np.minimum(np.where(accumulated == 0, 1.0, accumulated), 1.0)).sum(-1)
+    expected = np.asarray(final.log_probs) / ((5.0 + lengths) / 6.0) ** 0.5 + weight * covered * ended_before
+    assert_close(final.scores, expected, atol=1e-5)
+    assert np.any(ended_before & (covered < -1e-3))  # the case is not trivial

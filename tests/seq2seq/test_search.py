@@ -188,3 +188,39 @@ def test_luong_model_searches_run():
     model((SOURCE, np.ones((3, 2), "int32")))
     result = beam_search(model, SOURCE, 2, 4)
     assert np.asarray(result["attention"]).shape == (3, 2, 4, 5)
+
+
+def test_source_ids_outside_the_vocabulary_raise():
+    from kerasrnn.validation import InputError
+
+    model = _model()  # encoder vocabulary of 8 ids
+    for bad in (8, -1):
+        source = SOURCE.copy()
+        source[1, 2] = bad
+        for search in (lambda s: greedy_search(model, s, 4), lambda s: beam_search(model, s, 2, 4),
+                       lambda s: sample(model, s, 4, seed=0)):
+            with pytest.raises(InputError, match=rf"source_ids.*\[0, 8\).*e\.g\. {bad} at index \(1, 2\)"):
+                search(source)
+
+
+def test_beam_search_decoding_options():
+    model = _model(vocab=9, scale=1.0)
+    plain = beam_search(model, SOURCE, 3, 6)
+    blocked = beam_search(model, SOURCE, 3, 6, block_ngram_repeat=1, min_length=2)
+    ids, lengths = np.asarray(blocked["ids"]), np.asarray(blocked["lengths"])
+    assert np.all(lengths >= 3)  # at least min_length tokens before the end
+    for row, n in zip(ids.reshape(-1, 6), lengths.reshape(-1)):
+        tokens = row[: n - 1] if row[n - 1] == END else row[:n]
+        assert len(set(tokens.tolist())) == len(tokens)  # no token twice
+    covered = beam_search(model, SOURCE, 5, 3, coverage_penalty=0.4)
+    # Hypotheses that ended before the last step carry the GNMT coverage
+    # penalty of the attention they paid (tfa.seq2seq's rule).
+    lengths = np.asarray(covered["lengths"])
+    attention = np.asarray(covered["attention"]).sum(axis=2)
+    attention = np.where(attention == 0, 1.0, attention)
+    penalty = 0.4 * np.log(np.minimum(attention, 1.0)).sum(-1) * (lengths < lengths.max())
+    assert_close(covered["scores"], np.asarray(covered["log_probs"]) + penalty, atol=1e-4)
+    assert np.any(penalty < -1e-3)
+    average = beam_search(model, SOURCE, 3, 6, length_penalty_type="average")
+    assert_close(average["scores"], np.asarray(average["log_probs"]) / np.asarray(average["lengths"]), atol=1e-5)
+    assert np.asarray(plain["ids"]).shape == ids.shape

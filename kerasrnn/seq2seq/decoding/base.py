@@ -123,9 +123,10 @@ def _rank(x):
 
 
 def _where_batch(condition, x, y):
-    """`where(condition[b], x[b], y[b])` over the batch axis of any rank."""
+    """`where(condition[b], x[b], y[b])` over the batch axis of any rank
+    (`y` for a scalar, which has no batch axis: a step counter moves on)."""
     if _rank(x) == 0:
-        return x
+        return y
     shape = [-1] + [1] * (_rank(x) - 1)
     return ops.where(ops.reshape(condition, shape), x, y)
 
@@ -217,6 +218,7 @@ def dynamic_decode(decoder, output_time_major=False, impute_finished=False, maxi
         if impute_finished:
             outputs = keras.tree.map_structure(
                 lambda out: _where_batch(finished, ops.zeros_like(out), out), outputs)
+            # Rank-0 state entries (no batch axis) take their new value.
             next_state = keras.tree.map_structure(
                 lambda new, cur: _where_batch(finished, cur, new), next_state, state)
         buffers = keras.tree.map_structure(

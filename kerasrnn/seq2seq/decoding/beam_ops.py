@@ -125,7 +125,7 @@ def gather_tree_from_array(t, parent_ids, sequence_length):
     sequence_length = ops.cast(ops.convert_to_tensor(sequence_length), "int32")
     max_time, batch, beam_width = (ops.shape(parent_ids)[i] for i in range(3))
     beam_ids = ops.zeros_like(parent_ids) + ops.arange(beam_width, dtype="int32")[None, None, :]
-    max_lengths = ops.max(sequence_length, axis=1)
+    max_lengths = ops.max(sequence_length, axis=1, initial=0)
     sorted_ids = gather_tree(beam_ids, parent_ids, max_lengths, beam_width + 1)
     in_sequence = ops.arange(max_time, dtype="int32")[:, None, None] < sequence_length[None]
     sorted_ids = ops.where(in_sequence, sorted_ids, beam_ids)

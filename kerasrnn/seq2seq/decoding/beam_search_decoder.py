@@ -323,6 +323,20 @@ class BeamSearchDecoder(BaseDecoder):
                     "(tile the state and any attention memory with tile_batch(x, beam_width))",
                 )
 
+    def _check_memory_tiled(self, batch):
+        """An attention cell's memories (`cell.attention_mechanisms[i].values`)
+        must be tiled too; their batch is static or known eagerly."""
+        rows = self.beam_width * batch if isinstance(batch, int) else None
+        for mechanism in getattr(self.cell, "attention_mechanisms", None) or ():
+            values = getattr(mechanism, "values", None)
+            first = None if values is None else values.shape[0]
+            if rows is not None and first is not None and first != rows:
+                raise ArgumentError(
+                    "memory", f"a memory of {first} rows in {type(mechanism).__name__}",
+                    f"a memory of batch * beam_width = {batch} * {self.beam_width} = {rows} rows "
+                    "(set it up with tile_batch(memory, beam_width) and tiled memory_sequence_length)",
+                )
+
     def _attention_probs(self, cell_state):
         probs = self.attention_probs_fn(cell_state)
         if probs is None:
@@ -351,6 +365,7 @@ class BeamSearchDecoder(BaseDecoder):
         self._batch_size = ops.shape(start_tokens)[0]
         batch, beam = self._batch_size, self.beam_width
         self._check_tiled(initial_state, batch)
+        self._check_memory_tiled(batch)
         tiled_start = ops.repeat(start_tokens[:, None], beam, axis=1)
         self.start_inputs = self._embed(tiled_start)
         check_input_width(self.cell, self.start_inputs, "embedding")
@@ -398,7 +413,7 @@ class BeamSearchDecoder(BaseDecoder):
         return output, next_state, next_inputs, finished
 
     def finalize(self, outputs, final_state, sequence_lengths):
-        max_lengths = ops.max(final_state.lengths, axis=1)
+        max_lengths = ops.max(final_state.lengths, axis=1, initial=0)  # initial: a batch of 0
         predicted_ids = gather_tree(outputs.predicted_ids, outputs.parent_ids, max_lengths, self.end_token)
         return FinalBeamSearchDecoderOutput(predicted_ids, outputs), final_state
 

@@ -19,7 +19,7 @@ tokens or to the smallest set holding `top_p` of the probability
 (`SampleEmbeddingSampler`).
 
 Random choices use a `keras.random.SeedGenerator`, so they run inside the
-compiled decode loop on TensorFlow (XLA included) and PyTorch.
+compiled decode loop on TensorFlow (XLA included), JAX and PyTorch.
 """
 
 import keras
@@ -60,9 +60,36 @@ def _check_fn(name, fn):
 
 
 def _seed_generator(name, seed):
+    if isinstance(seed, keras.random.SeedGenerator):
+        return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ArgumentError(name, seed, "an integer or None")
+        raise ArgumentError(name, seed, "an integer, a keras.random.SeedGenerator or None")
     return keras.random.SeedGenerator(seed)
+
+
+class _StepSeed:
+    """The seed of one step's random draw.
+
+    On JAX the decode loop is a traced `lax.while_loop` whose body runs once,
+    so a `SeedGenerator` would hand every step the same seed (its state
+    cannot advance inside the trace; checked with Keras 3.15 and JAX 0.10).
+    There, a seed is drawn once per decode (`start`, outside the loop) and
+    the step index folded into it; the other backends advance the generator
+    at every step.
+    """
+
+    def __init__(self, name, seed):
+        self.generator = _seed_generator(name, seed)
+        self.base = None
+
+    def start(self):
+        if keras.backend.backend() == "jax":
+            self.base = self.generator.next()
+
+    def __call__(self, time):
+        if self.base is None:
+            return self.generator
+        return self.base + ops.cast(ops.stack([0, time]), self.base.dtype)
 
 
 def _sampling_probability(value):
@@ -174,7 +201,7 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         embedding_fn: Callable `ids -> embeddings`, or `None` to give an
             `embedding` matrix to `initialize`.
         time_major: Whether `inputs` are `(time, batch, ...)`.
-        seed: Integer seed of the sampling, or `None`.
+        seed: Integer seed of the sampling, a `keras.random.SeedGenerator`, or `None`.
         scheduling_seed: Integer seed of the choice to sample, or `None`.
     """
 
@@ -183,18 +210,19 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         super().__init__(time_major=time_major)
         self.sampling_probability = _sampling_probability(sampling_probability)
         self.embedding_fn = _check_fn("embedding_fn", embedding_fn)
-        self.seed_generator = _seed_generator("seed", seed)
-        self.scheduling_seed_generator = _seed_generator("scheduling_seed", scheduling_seed)
+        self.seed = _StepSeed("seed", seed)
+        self.scheduling_seed = _StepSeed("scheduling_seed", scheduling_seed)
 
     def initialize(self, inputs, sequence_length=None, mask=None, embedding=None):
         self._embed = embedding_lookup_fn(embedding, self.embedding_fn)
+        self.seed.start()
+        self.scheduling_seed.start()
         return super().initialize(inputs, sequence_length=sequence_length, mask=mask)
 
     def sample(self, time, outputs, state):
         batch = ops.shape(outputs)[0]
-        select = keras.random.uniform((batch,), seed=self.scheduling_seed_generator) \
-            < self.sampling_probability
-        drawn = keras.random.categorical(ops.cast(outputs, "float32"), 1, seed=self.seed_generator,
+        select = keras.random.uniform((batch,), seed=self.scheduling_seed(time)) < self.sampling_probability
+        drawn = keras.random.categorical(ops.cast(outputs, "float32"), 1, seed=self.seed(time),
                                          dtype="int32")[:, 0]
         return ops.where(select, drawn, -1)
 
@@ -215,7 +243,7 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
     Args:
         sampling_probability: A number in [0, 1] or a `(batch,)` tensor.
         time_major: Whether inputs are `(time, batch, ...)`.
-        seed: Integer seed, or `None`.
+        seed: Integer seed, a `keras.random.SeedGenerator`, or `None`.
         next_inputs_fn: Callable applied to the outputs before feeding them
             back, or `None` for the outputs as they are.
 
@@ -227,10 +255,11 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
     def __init__(self, sampling_probability, time_major=False, seed=None, next_inputs_fn=None):
         super().__init__(time_major=time_major)
         self.sampling_probability = _sampling_probability(sampling_probability)
-        self.seed_generator = _seed_generator("seed", seed)
+        self.seed = _StepSeed("seed", seed)
         self.next_inputs_fn = _check_fn("next_inputs_fn", next_inputs_fn)
 
     def initialize(self, inputs, sequence_length=None, mask=None, auxiliary_inputs=None):
+        self.seed.start()
         self.auxiliary_inputs = None
         if auxiliary_inputs is not None:
             auxiliary_inputs = ops.convert_to_tensor(auxiliary_inputs)
@@ -245,7 +274,7 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
 
     def sample(self, time, outputs, state):
         batch = ops.shape(outputs)[0]
-        return keras.random.uniform((batch,), seed=self.seed_generator) < self.sampling_probability
+        return keras.random.uniform((batch,), seed=self.seed(time)) < self.sampling_probability
 
     def next_inputs(self, time, outputs, state, sample_ids):
         finished, base, state = super().next_inputs(time, outputs, state, sample_ids)
@@ -313,7 +342,7 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
     Args:
         embedding_fn: Callable `ids -> embeddings`, or `None`.
         softmax_temperature: Positive number, or `None` for 1.
-        seed: Integer seed, or `None`.
+        seed: Integer seed, a `keras.random.SeedGenerator`, or `None`.
         top_k: Positive integer, or `None` for no limit.
         top_p: Number in (0, 1], or `None` for no limit.
     """
@@ -328,7 +357,11 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
             if top_p == 0:
                 raise ArgumentError("top_p", top_p, "a float in (0, 1]")
         self.top_p = top_p
-        self.seed_generator = _seed_generator("seed", seed)
+        self.seed = _StepSeed("seed", seed)
+
+    def initialize(self, embedding, start_tokens=None, end_token=None):
+        self.seed.start()
+        return super().initialize(embedding, start_tokens=start_tokens, end_token=end_token)
 
     def filtered_logits(self, logits):
         """The logits after temperature, top-k and top-p (excluded tokens at -1e9)."""
@@ -343,11 +376,11 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
             ranked = ops.flip(ops.sort(logits, axis=-1), axis=-1)
             probs = ops.softmax(ranked, axis=-1)
             before = ops.cumsum(probs, axis=-1) - probs  # mass of the more probable tokens
-            kept = ops.where(before < self.top_p, ranked, ops.max(ranked, axis=-1, keepdims=True))
-            threshold = ops.min(kept, axis=-1, keepdims=True)
+            kept = ops.where(before < self.top_p, ranked, ranked[:, :1])
+            threshold = ops.min(kept, axis=-1, keepdims=True, initial=float("inf"))
             logits = ops.where(logits < threshold, _EXCLUDED, logits)
         return logits
 
     def sample(self, time, outputs, state):
         logits = self.filtered_logits(outputs)
-        return keras.random.categorical(logits, 1, seed=self.seed_generator, dtype="int32")[:, 0]
+        return keras.random.categorical(logits, 1, seed=self.seed(time), dtype="int32")[:, 0]
