@@ -157,7 +157,7 @@ class AttentionWrapper(keras.layers.Layer):
     ...                            alignment_history=3)
     >>> rnn = keras.layers.RNN(wrapper, return_sequences=True, return_state=True)
     >>> outputs, *state = rnn(np.ones((2, 3, 7), "float32"))
-    >>> outputs.shape, wrapper.alignment_history_of(state).shape
+    >>> tuple(outputs.shape), tuple(wrapper.alignment_history_of(state).shape)
     ((2, 3, 4), (2, 3, 5))
 
     Reference:

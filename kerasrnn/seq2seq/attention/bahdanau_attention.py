@@ -73,7 +73,7 @@ class BahdanauAttention(AttentionMechanism):
 
     >>> mechanism = BahdanauAttention(4, memory=np.ones((2, 5, 3)), memory_sequence_length=[5, 2])
     >>> alignments, _ = mechanism([np.ones((2, 6)), None])
-    >>> alignments.shape
+    >>> tuple(alignments.shape)
     (2, 5)
 
     Reference:

@@ -52,7 +52,7 @@ class BahdanauMonotonicAttention(MonotonicAttentionMechanism):
 
     >>> mechanism = BahdanauMonotonicAttention(4, memory=np.ones((2, 5, 3)))
     >>> alignments, _ = mechanism([np.ones((2, 6)), mechanism.initial_alignments(2)])
-    >>> alignments.shape
+    >>> tuple(alignments.shape)
     (2, 5)
 
     Reference:

@@ -43,7 +43,7 @@ class LuongAttention(AttentionMechanism):
 
     >>> mechanism = LuongAttention(4, memory=np.ones((2, 5, 3)), memory_sequence_length=[5, 2])
     >>> alignments, _ = mechanism([np.ones((2, 4)), None])
-    >>> alignments.shape
+    >>> tuple(alignments.shape)
     (2, 5)
 
     Reference:

@@ -45,7 +45,7 @@ class LuongMonotonicAttention(MonotonicAttentionMechanism):
 
     >>> mechanism = LuongMonotonicAttention(4, memory=np.ones((2, 5, 3)), mode="hard")
     >>> alignments, _ = mechanism([np.ones((2, 4)), mechanism.initial_alignments(2)])
-    >>> alignments.shape
+    >>> tuple(alignments.shape)
     (2, 5)
 
     Reference:
