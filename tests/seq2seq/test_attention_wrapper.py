@@ -226,6 +226,18 @@ def test_other_cells_keep_their_state_structure(cell_name):
         initial.clone(cell_state=keras.tree.map_structure(lambda s: np.ones((2, 7), "float32"), initial.cell_state))
 
 
+def test_dropout_of_the_wrapped_cell_gets_fresh_masks_per_call():
+    """keras.layers.RNN primes and resets the wrapped cell's dropout masks
+    through the wrapper: new masks per call in training, none at inference."""
+    mechanism = LuongAttention(6, memory=MEMORY_A)
+    wrapper = AttentionWrapper(keras.layers.LSTMCell(6, dropout=0.3, recurrent_dropout=0.3), mechanism)
+    rnn = keras.layers.RNN(wrapper, return_sequences=True)
+    first, second = rnn(INPUTS, training=True), rnn(INPUTS, training=True)
+    assert np.abs(np.asarray(first) - np.asarray(second)).max() > 1e-3
+    assert_close(rnn(INPUTS), rnn(INPUTS))
+    assert wrapper.cell._dropout_mask is None  # reset after the loop
+
+
 # -- driven by the decoders -----------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ import collections
 
 import keras
 from keras import ops
+from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.seq2seq.attention.attention_mechanism import AttentionMechanism
 from kerasrnn.validation import ArgumentError
@@ -88,7 +89,7 @@ def _deserialize(obj):
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
-class AttentionWrapper(keras.layers.Layer):
+class AttentionWrapper(keras.layers.Layer, DropoutRNNCell):
     """Wraps any recurrent cell with one or more attention mechanisms
     (`tfa.seq2seq.AttentionWrapper` for Keras 3).
 
@@ -312,6 +313,7 @@ class AttentionWrapper(keras.layers.Layer):
                 self.attention_layers[i].build((input_shape[0], query_depth + depth))
         self._build_input_shape = input_shape
         self._build_depths = list(depths)
+        self._cell_input_width = cell_input_shape[-1]
 
     def get_build_config(self):
         if not self.built:
@@ -322,6 +324,27 @@ class AttentionWrapper(keras.layers.Layer):
         # Without a memory: the depths it had when saved size the weights.
         self._build(tuple(config["input_shape"]), config["memory_depths"])
         self.built = True
+
+    # keras.layers.RNN primes the dropout masks of the cell it drives before
+    # its loop (so that JAX's scan draws no random numbers) and resets them
+    # after; pass that on to the wrapped cell, whose input is wider.
+    def get_dropout_mask(self, step_input):
+        if isinstance(self.cell, DropoutRNNCell):
+            batch, dtype = ops.shape(step_input)[0], step_input.dtype
+            self.cell.get_dropout_mask(ops.ones((batch, self._cell_input_width), dtype=dtype))
+            state_width = keras.tree.flatten(self.cell.state_size)[0]
+            self.cell.get_recurrent_dropout_mask(ops.ones((batch, state_width), dtype=dtype))
+
+    def get_recurrent_dropout_mask(self, step_input):
+        return None
+
+    def reset_dropout_mask(self):
+        if isinstance(self.cell, DropoutRNNCell):
+            self.cell.reset_dropout_mask()
+            self.cell.reset_recurrent_dropout_mask()
+
+    def reset_recurrent_dropout_mask(self):
+        self.reset_dropout_mask()
 
     # -- state ---------------------------------------------------------------
     def get_initial_state(self, batch_size=None, dtype=None, inputs=None):
