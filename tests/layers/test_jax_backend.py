@@ -69,6 +69,11 @@ for length in (6, 3):
     ids[0, -2:] = 0
     np.testing.assert_allclose(np.asarray(served.serve(ids)), np.asarray(exported(ids)), atol=1e-5)
 
+# The CRF functions and layer: exact on tiny cases, and fit through CRFLoss.
+from tests.layers.crf_check import check_crf
+
+check_crf()
+
 cell = kerasrnn.layers.NTMCell(8, memory_size=6, memory_width=4)
 out = keras.layers.RNN(cell, return_sequences=True)(x)
 assert out.shape == (4, 7, cell.output_size) and np.isfinite(np.asarray(out)).all()

@@ -73,6 +73,11 @@ path = os.path.join(tempfile.mkdtemp(), "model.keras")
 model.save(path)
 np.testing.assert_allclose(keras.models.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
+# The CRF functions and layer: exact on tiny cases, and fit through CRFLoss.
+from tests.layers.crf_check import check_crf
+
+check_crf()
+
 # Stateful: the states carry over from one batch to the next, as in Keras.
 ours, theirs = L.LSTM(3, stateful=True), keras.layers.LSTM(3, stateful=True)
 ours.build(x.shape)
