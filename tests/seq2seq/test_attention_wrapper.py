@@ -9,6 +9,7 @@ import os
 import keras
 import numpy as np
 import pytest
+from keras import ops
 
 from kerasrnn.seq2seq import AttentionWrapper
 from kerasrnn.seq2seq import AttentionWrapperState
@@ -224,6 +225,39 @@ def test_other_cells_keep_their_state_structure(cell_name):
     assert tuple(outputs.shape) == (2, 3, 5)
     with pytest.raises(ValueError, match="`cell_state` must keep the shape"):
         initial.clone(cell_state=keras.tree.map_structure(lambda s: np.ones((2, 7), "float32"), initial.cell_state))
+
+
+def test_custom_cell_input_fn_attention_layer_and_attention_fn():
+    mechanism = BahdanauAttention(4, memory=MEMORY_A, memory_sequence_length=LENGTHS_A)
+    # No input feeding and the cell's output as the step output: the plain cell's RNN.
+    cell = keras.layers.GRUCell(5)
+    wrapper = AttentionWrapper(cell, mechanism, cell_input_fn=lambda inputs, attention: inputs,
+                               output_attention=False)
+    outputs = keras.layers.RNN(wrapper, return_sequences=True)(INPUTS)
+    assert tuple(cell.kernel.shape) == (4, 15)
+    plain = keras.layers.RNN(keras.layers.GRUCell(5), return_sequences=True)
+    plain.build(INPUTS.shape)
+    plain.set_weights(cell.get_weights())
+    assert_close(outputs, plain(INPUTS), atol=1e-6)
+    # A custom attention layer sets the attention's width; attention_fn replaces the computation.
+    layer = keras.layers.Dense(3, activation="tanh")
+    wrapper = AttentionWrapper(keras.layers.GRUCell(5), mechanism, attention_layer=layer)
+    assert wrapper.output_size == 3
+    output, state = wrapper(INPUTS[:, 0], wrapper.get_initial_state(2))
+    context = np.einsum("bt,btd->bd", np.asarray(state.alignments), np.asarray(mechanism.values))
+    expected = np.tanh(np.concatenate([np.asarray(state.cell_state[0]), context], -1) @ np.asarray(layer.kernel)
+                       + np.asarray(layer.bias))
+    assert_close(output, expected, atol=1e-5)
+    config = wrapper.get_config()
+    assert AttentionWrapper.from_config(config).get_config() == config
+
+    def halved(mechanism, cell_output, attention_state, attention_layer):
+        alignments, next_state = mechanism([cell_output, attention_state])
+        return 0.5 * ops.matmul(alignments[:, None], mechanism.values)[:, 0], alignments, next_state
+    wrapper = AttentionWrapper(keras.layers.GRUCell(5), mechanism, attention_fn=halved)
+    output, state = wrapper(INPUTS[:, 0], wrapper.get_initial_state(2))
+    context = np.einsum("bt,btd->bd", np.asarray(state.alignments), np.asarray(mechanism.values))
+    assert_close(output, 0.5 * context, atol=1e-6)
 
 
 def test_dropout_of_the_wrapped_cell_gets_fresh_masks_per_call():

@@ -301,9 +301,10 @@ class AttentionWrapper(keras.layers.Layer, DropoutRNNCell):
         if self.cell_input_fn is None:
             cell_input_shape = input_shape[:-1] + (input_shape[-1] + attention_size,)
         else:
-            spec = keras.backend.compute_output_spec(
-                self.cell_input_fn, keras.KerasTensor(input_shape), keras.KerasTensor((input_shape[0], attention_size)))
-            cell_input_shape = tuple(spec.shape)
+            # The width of a user's cell input, from a one-row example.
+            example = self.cell_input_fn(ops.zeros((1,) + tuple(input_shape[1:]), dtype=self.compute_dtype),
+                                         ops.zeros((1, attention_size), dtype=self.compute_dtype))
+            cell_input_shape = (input_shape[0],) + tuple(example.shape[1:])
         if isinstance(self.cell, keras.layers.Layer) and not self.cell.built:
             self.cell.build(cell_input_shape)
         query_depth = self._cell_output_size()
