@@ -2,7 +2,7 @@
 
 import keras
 
-__all__ = ["half_precision_is_emulated", "in_xla_context"]
+__all__ = ["half_precision_is_emulated", "in_xla_context", "keras_mask_of"]
 
 
 def half_precision_is_emulated():
@@ -24,3 +24,13 @@ def in_xla_context():
     from tensorflow.python.ops import control_flow_util
 
     return bool(control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph()))
+
+
+def keras_mask_of(x):
+    """The Keras mask a layer attached to `x` (e.g. the output of an
+    `Embedding(mask_zero=True)` or of a masked RNN), or `None`."""
+    try:  # Keras >= 3.6 keeps masks beside the tensor.
+        from keras.src.backend.common.masking import get_keras_mask
+    except ImportError:  # pragma: no cover - older Keras 3
+        return getattr(x, "_keras_mask", None)
+    return get_keras_mask(x)

@@ -4,13 +4,8 @@
 import keras
 from keras import ops
 
+from kerasrnn.layers.backend import keras_mask_of
 from kerasrnn.validation import check_bool
-
-try:  # Keras >= 3.6 keeps masks beside the tensor, not on it.
-    from keras.src.backend.common.masking import get_keras_mask as _get_keras_mask
-except ImportError:  # pragma: no cover - older Keras 3
-    def _get_keras_mask(x):
-        return getattr(x, "_keras_mask", None)
 
 
 def _check_flags(average_across_timesteps, average_across_batch, sum_over_timesteps, sum_over_batch):
@@ -157,7 +152,7 @@ class SequenceLoss(keras.losses.Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         # The reductions are the loss itself, so Keras's own weighting and
         # reduction (Loss.__call__) are bypassed, as in tfa.
-        mask = _get_keras_mask(y_pred)
+        mask = keras_mask_of(y_pred)
         if mask is not None:
             mask = ops.cast(mask, y_pred.dtype)
             sample_weight = mask if sample_weight is None else ops.cast(sample_weight, y_pred.dtype) * mask

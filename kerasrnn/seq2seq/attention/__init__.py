@@ -9,7 +9,7 @@ runs inside `keras.layers.RNN` (teacher forcing) or a step-by-step decoder.
 from kerasrnn.seq2seq.attention.attention_mechanism import AttentionMechanism
 from kerasrnn.seq2seq.attention.attention_mechanism import hardmax
 from kerasrnn.seq2seq.attention.attention_wrapper import AttentionWrapper
-from kerasrnn.seq2seq.attention.attention_wrapper import AttentionWrapperState
+from kerasrnn.seq2seq.attention.attention_wrapper_state import AttentionWrapperState
 from kerasrnn.seq2seq.attention.attention_wrapper import compute_attention
 from kerasrnn.seq2seq.attention.bahdanau_attention import BahdanauAttention
 from kerasrnn.seq2seq.attention.bahdanau_monotonic_attention import BahdanauMonotonicAttention

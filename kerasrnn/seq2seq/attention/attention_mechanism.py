@@ -15,13 +15,8 @@ import keras
 from keras import ops
 
 from kerasrnn.layers.attention_base import masked_softmax
+from kerasrnn.layers.backend import keras_mask_of
 from kerasrnn.validation import check_choice
-
-try:  # Keras >= 3.6 keeps masks beside the tensor, not on it.
-    from keras.src.backend.common.masking import get_keras_mask as _get_keras_mask
-except ImportError:  # pragma: no cover - older Keras 3
-    def _get_keras_mask(x):
-        return getattr(x, "_keras_mask", None)
 
 PROBABILITY_FNS = ("softmax", "hardmax")
 
@@ -108,7 +103,7 @@ class AttentionMechanism(keras.layers.Layer):
     @property
     def batch_size(self):
         """The memory's batch size (static where known)."""
-        self._check_memory()
+        self.check_memory()
         return self.values.shape[0] if self.values.shape[0] is not None else ops.shape(self.values)[0]
 
     @property
@@ -145,7 +140,7 @@ class AttentionMechanism(keras.layers.Layer):
                 f"Received: memory_sequence_length={memory_sequence_length!r}, memory_mask={memory_mask!r}"
             )
         if memory_sequence_length is None and memory_mask is None:
-            memory_mask = _get_keras_mask(memory)
+            memory_mask = keras_mask_of(memory)
         if memory_sequence_length is not None:
             lengths = ops.convert_to_tensor(memory_sequence_length)
             if len(lengths.shape) != 1 or not _compatible(lengths.shape[0], memory.shape[0]):
@@ -176,7 +171,8 @@ class AttentionMechanism(keras.layers.Layer):
             with keras.name_scope(self.name):
                 self.keys = self.memory_layer(values)
 
-    def _check_memory(self):
+    def check_memory(self):
+        """Raises a `ValueError` naming the mechanism if no memory is set."""
         if self.values is None:
             raise ValueError(
                 f"The attention mechanism {self.name!r} has no memory: pass `memory=` to its "
@@ -244,7 +240,7 @@ class AttentionMechanism(keras.layers.Layer):
 
     def calculate_attention(self, query, state, training=None):
         """`(alignments, next_state)` of a `(batch, query_depth)` query."""
-        self._check_memory()
+        self.check_memory()
         query = ops.convert_to_tensor(query)
         if len(query.shape) != 2:
             raise ValueError(
@@ -280,7 +276,7 @@ class AttentionMechanism(keras.layers.Layer):
     # -- initial state -----------------------------------------------------
     def initial_alignments(self, batch_size, dtype=None):
         """All-zero `(batch_size, max_time)` alignments."""
-        self._check_memory()
+        self.check_memory()
         return ops.zeros((batch_size, ops.shape(self.values)[1]), dtype=dtype or self.compute_dtype)
 
     def initial_state(self, batch_size, dtype=None):

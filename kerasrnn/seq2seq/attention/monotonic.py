@@ -133,7 +133,7 @@ class MonotonicAttentionMechanism(AttentionMechanism):
 
     def initial_alignments(self, batch_size, dtype=None):
         """Dirac alignments `[1, 0, ..., 0]`: scanning starts at the first position."""
-        self._check_memory()
+        self.check_memory()
         zeros = ops.zeros((batch_size,), dtype="int32")
         return ops.one_hot(zeros, ops.shape(self.values)[1], dtype=dtype or self.compute_dtype)
 
