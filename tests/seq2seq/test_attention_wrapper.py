@@ -272,6 +272,17 @@ def test_dropout_of_the_wrapped_cell_gets_fresh_masks_per_call():
     assert wrapper.cell._dropout_mask is None  # reset after the loop
 
 
+def test_initial_cell_state_starts_the_cell():
+    h, c = np.full((2, 5), 0.5, "float32"), np.full((2, 5), -0.25, "float32")
+    mechanism = LuongAttention(5, memory=MEMORY_A, memory_sequence_length=LENGTHS_A)
+    wrapper = AttentionWrapper(keras.layers.LSTMCell(5), mechanism, initial_cell_state=[h, c])
+    state = wrapper.get_initial_state(2)
+    assert_close(state.cell_state[0], h)
+    assert_close(state.cell_state[1], c)
+    assert_close(state.attention, np.zeros((2, 5)))
+    assert "initial_cell_state" not in wrapper.get_config()  # a tensor of one batch
+
+
 # -- driven by the decoders -----------------------------------------------------------
 
 
