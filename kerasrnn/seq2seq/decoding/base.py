@@ -15,16 +15,16 @@ from keras import ops
 
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_bool
-from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import is_int
 
 
 def _check_maximum_iterations(value):
-    if value is None or not hasattr(value, "__index__") or isinstance(value, bool) or value < 1:
+    if not is_int(value) or value < 1:
         raise ArgumentError(
             "maximum_iterations", value,
             "a positive integer (the decode loop writes its outputs into buffers of this many steps)",
         )
-    return check_positive_int("maximum_iterations", value)
+    return int(value)
 
 
 class BaseDecoder(keras.layers.Layer):

@@ -141,9 +141,8 @@ class BasicDecoder(BaseDecoder):
 
     @property
     def output_dtype(self):
-        dtype = self.output_layer.compute_dtype if self.output_layer is not None else self.cell.compute_dtype \
-            if hasattr(self.cell, "compute_dtype") else "float32"
-        return BasicDecoderOutput(dtype, self.sampler.sample_ids_dtype)
+        last = self.output_layer if self.output_layer is not None else self.cell
+        return BasicDecoderOutput(getattr(last, "compute_dtype", "float32"), self.sampler.sample_ids_dtype)
 
     def initialize(self, inputs, initial_state=None, **kwargs):
         finished, first_inputs = self.sampler.initialize(inputs, **kwargs)
