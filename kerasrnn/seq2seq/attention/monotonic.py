@@ -103,6 +103,10 @@ class MonotonicAttentionMechanism(AttentionMechanism):
     `sigmoid_noise` is the standard deviation of Gaussian noise added to the
     scores before the sigmoid during training (`training=True` only; tfa added
     it at inference too unless the user rebuilt the mechanism with 0).
+
+    On the JAX backend inside `keras.layers.RNN` the noise comes from a seed
+    generator whose state cannot advance inside JAX's scan, so every call
+    repeats the same draws; TensorFlow and PyTorch draw afresh at each step.
     """
 
     def __init__(self, sigmoid_noise=0.0, sigmoid_noise_seed=None, score_bias_init=0.0,
