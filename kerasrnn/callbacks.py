@@ -113,9 +113,13 @@ def gradient_norm(model, x, y):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        with tf.GradientTape() as tape:
-            loss = loss_of(model(x, training=False))
-        gradients = tape.gradient(loss, variables)
+        strategy = tf.distribute.get_strategy()
+        if strategy.num_replicas_in_sync > 1 and tf.distribute.in_cross_replica_context():
+            gradients = _distributed_gradients(strategy, model, variables, x, y)
+        else:
+            with tf.GradientTape() as tape:
+                loss = loss_of(model(x, training=False))
+            gradients = tape.gradient(loss, variables)
     elif backend == "jax":
         import jax
 
@@ -141,6 +145,28 @@ def gradient_norm(model, x, y):
         )
     squares = [float(keras.ops.sum(keras.ops.square(g))) for g in gradients if g is not None]
     return math.sqrt(sum(squares))
+
+
+def _distributed_gradients(strategy, model, variables, x, y):
+    """The gradients of the loss on `(x, y)` under a `tf.distribute`
+    strategy: the batch split across the replicas as in training (a stateful
+    model holds one replica's share of the streams), each replica's gradient
+    of its mean loss weighted by its share of the batch, summed."""
+    import tensorflow as tf
+
+    total = int(keras.tree.flatten(y)[0].shape[0])
+    batch = next(iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((x, y)))))
+
+    def replica_gradients(x, y):
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
+        # Keras divides each replica's loss by the number of replicas.
+        share = tf.cast(tf.shape(keras.tree.flatten(y)[0])[0] * strategy.num_replicas_in_sync, "float32") / total
+        return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) * tf.cast(share, g.dtype)
+                for v, g in zip(variables, tape.gradient(loss, variables))]
+
+    per_replica = strategy.run(replica_gradients, args=batch)
+    return [strategy.reduce("SUM", g, axis=None) for g in per_replica]
 
 
 class TrainingTimer(keras.callbacks.Callback):

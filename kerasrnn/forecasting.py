@@ -16,6 +16,8 @@ functions that need them.
 
 import numpy as np
 
+from kerasrnn.training.distribute import outside_strategy_scope
+
 
 def forecaster_model(window, horizon, cell="lstm", units=64):
     """`(batch, window, 1)` relative window -> `(batch, horizon)` relative
@@ -31,6 +33,7 @@ def forecaster_model(window, horizon, cell="lstm", units=64):
     return keras.Model(inputs, outputs, name=f"{cell}_forecaster")
 
 
+@outside_strategy_scope()
 def export_forecaster(model, scale, window, horizon, directory):
     """Writes a SavedModel with `forecast(history)`: `(batch, window)` raw
     values -> `(batch, horizon)` raw forecasts, for a `forecaster_model`

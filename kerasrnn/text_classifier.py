@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from kerasrnn.training.distribute import outside_strategy_scope
+
 
 def random_embedding(vocabulary_size, embedding_dim, seed, name="embedding"):
     """A masked `Embedding` with uniform(-0.05, 0.05) initial vectors drawn
@@ -46,6 +48,7 @@ def string_classifier(vectorize, classifier, name="sentiment"):
     return keras.Model(text, classifier(vectorize(text)), name=name)
 
 
+@outside_strategy_scope()
 def export_string_classifier(model, output, sample_texts):
     """Saves a `string_classifier` as `output/model.keras` and as a
     SavedModel in `output/export` (`serve(tf.string[batch]) -> float32[batch,

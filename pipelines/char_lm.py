@@ -156,7 +156,9 @@ def run(config):
 
         batch_size = config.batch_size
         train, validation = tbptt_language_model_datasets(text, vocabulary, train_chars, seq_length, batch_size)
-        model = char_language_model(*shape, stateful_batch_size=batch_size)
+        # Distributed, each replica reads its own share of the streams (the
+        # global batch is split in order) and carries their states.
+        model = char_language_model(*shape, stateful_batch_size=batch_size // training.num_replicas())
         steps = int(train.cardinality())
         train_windows = steps * batch_size
 
@@ -271,11 +273,12 @@ def generate_sample(export_dir, config):
     also checks the export)."""
     import tensorflow as tf
 
-    generator = tf.saved_model.load(export_dir)
-    text = generator.generate(
-        tf.constant(config.prompt),
-        tf.constant(config.sample_length, tf.int32),
-        tf.constant(config.temperature, tf.float32),
-        tf.constant(config.seed, tf.int64),
-    )
+    with training.outside_strategy_scope():  # a SavedModel loaded in it would run in replicas only
+        generator = tf.saved_model.load(export_dir)
+        text = generator.generate(
+            tf.constant(config.prompt),
+            tf.constant(config.sample_length, tf.int32),
+            tf.constant(config.temperature, tf.float32),
+            tf.constant(config.seed, tf.int64),
+        )
     return text.numpy().decode("utf-8")

@@ -21,10 +21,12 @@ import dataclasses
 import os
 import typing
 
+from kerasrnn.training import distribute as training_distribute
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import InputError
 from kerasrnn.validation import check_int
 from kerasrnn.validation import check_positive_int
+from kerasrnn.validation import check_positive_number
 
 _MISSING = dataclasses.MISSING
 
@@ -75,7 +77,7 @@ class RunConfig:
     seed: int = option(0, "random seed", check=check_seed)
     quick: bool = option(False, "tiny budget, for tests and smoke runs; explicit options override it")
 
-    #: Values of `--strategy` this pipeline supports.
+    #: Values of `--strategy` this pipeline supports (`TrainingConfig`: all).
     STRATEGIES = ("none",)
     #: The Keras backends this pipeline runs on (`KERAS_BACKEND`), and why
     #: not the others; the runner refuses another backend before anything
@@ -101,12 +103,25 @@ class RunConfig:
 @dataclasses.dataclass
 class TrainingConfig(RunConfig):
     """Options of every pipeline that trains a Keras model with
-    `kerasrnn.training.fit`."""
+    `kerasrnn.training.fit`. The runner runs such a pipeline inside
+    `kerasrnn.training.distributed`, so every one trains under `--strategy`
+    (models built in its `strategy.scope()`, `--batch-size` the global batch,
+    only the chief writing the run directory) or `--distribution` on JAX."""
+
+    STRATEGIES = training_distribute.STRATEGIES
+    #: Values of `--distribution` (`keras.distribution`, JAX backend).
+    DISTRIBUTIONS = ("none", "data-parallel")
 
     epochs: int = option(10, "training epochs", quick=1, check=check_positive_int)
     batch_size: int = option(32, "batch size", check=check_positive_int)
-    strategy: str = option("none", "tf.distribute strategy: none; mirrored (all local devices) or "
-                           "multi-worker (TF_CONFIG) where this pipeline supports them")
+    strategy: str = option("none", "tf.distribute strategy (TensorFlow backend): none; mirrored (all local "
+                           "devices) or multi-worker (one process per worker, cluster in TF_CONFIG; see "
+                           "docs/distributed.md); --batch-size is the global batch")
+    distribution: str = option("none", "keras.distribution (JAX backend): none, or data-parallel over every "
+                               "local device; --batch-size is the global batch", choices=DISTRIBUTIONS)
+    peer_timeout: float = option(training_distribute.PEER_TIMEOUT, "--strategy multi-worker: seconds to wait for "
+                                 "the other workers to join before exiting with an error",
+                                 check=check_positive_number)
     logdir: typing.Optional[str] = option(None, "write TensorBoard logs here (default: off)", metavar="DIR")
     fresh: bool = option(False, "delete an existing backup in the run directory and start over")
     progress: str = option("auto", "Keras progress bars: auto (only on a terminal), bar, none",
@@ -119,14 +134,27 @@ class TrainingConfig(RunConfig):
         if self.strategy not in self.STRATEGIES:
             supported = ", ".join(self.STRATEGIES)
             raise ArgumentError("--strategy", self.strategy, f"one of {supported} for this pipeline")
+        if self.strategy != "none" and self.distribution != "none":
+            raise ArgumentError("--distribution", self.distribution, "none with --strategy (one of them "
+                                "distributes: --strategy on TensorFlow, --distribution on JAX)")
+        if self.distribution != "none" and "jax" not in type(self).BACKENDS:
+            raise ArgumentError("--distribution", self.distribution,
+                                f"none for this pipeline: it runs on TensorFlow only ({self.BACKENDS_BECAUSE}); "
+                                "distribute it with --strategy mirrored or multi-worker")
+        if self.strategy == "multi-worker":
+            spec = training_distribute.read_tf_config()
+            training_distribute.check_global_batch(self.batch_size, spec.workers)
 
     def requirements(self):
         return {"tensorboard": "tensorboard"} if self.logdir else {}
 
     def backends(self):
+        backends, why = super().backends()
         if self.strategy != "none":
             return ("tensorflow",), "`--strategy` distributes training with tf.distribute"
-        return super().backends()
+        if self.distribution != "none":
+            return ("jax",), "`--distribution` distributes training with keras.distribution, here on JAX"
+        return backends, why
 
     @property
     def jit(self):

@@ -46,7 +46,6 @@ DATASETS = ("co2", "sunspots", "elnino")
 class Config(TrainingConfig):
     """forecast's options."""
 
-    STRATEGIES = ("none", "mirrored", "multi-worker")
     BACKENDS = ("tensorflow", "jax")
     BACKENDS_BECAUSE = "its forecaster export needs `ExportArchive.track`, which Keras's torch backend lacks"
 
@@ -77,8 +76,6 @@ class Config(TrainingConfig):
         if (self.csv is None) != (self.column is None):
             given, missing = ("--csv", "--column") if self.column is None else ("--column", "--csv")
             raise ArgumentError(missing, None, f"given with {given} (`--csv` and `--column` go together)")
-        if self.strategy == "multi-worker":
-            _check_tf_config()
         if self.csv is not None and self.period is None:
             raise ArgumentError("--period", None, "given with --csv (seasonal period in steps, 1 for none)")
         if self.csv is None:  # the dataset's defaults, so that config.json holds the values used
@@ -93,18 +90,6 @@ class Config(TrainingConfig):
     def requirements(self):
         needs = {"statsmodels": "corpora"} if self.sarimax or self.csv is None else {}
         return {**super().requirements(), **needs}
-
-
-def _check_tf_config():
-    """`--strategy multi-worker` reads its cluster from TF_CONFIG (JSON)."""
-    import json
-
-    text = os.environ.get("TF_CONFIG")
-    try:
-        json.loads(text or "")
-    except json.JSONDecodeError:
-        raise ArgumentError("--strategy", "multi-worker", "used with the TF_CONFIG environment variable set to "
-                            f"this worker's cluster and task as JSON (TF_CONFIG={text!r})") from None
 
 
 def load_series(config):
@@ -145,7 +130,7 @@ def run(config):
     from kerasrnn import forecasting
     from kerasrnn.plots import learning_curves
 
-    strategy = training.make_strategy(config.strategy)
+    replicas = training.num_replicas()  # the runner's `training.distributed` strategy
     training.enable_determinism(config.seed, config.jit)
     scaler = series.RelativeScaler().fit(values[:val_start])
     train_origins = series.origins_between(0, val_start, window, horizon)
@@ -157,17 +142,15 @@ def run(config):
     print(f"{info['about']}: {n} values; train {val_start}, validation {test_start - val_start}, "
           f"test {n - test_start}; window {window}, horizon {horizon}, period {period}; "
           f"{len(train_origins)} training windows, {len(test_origins)} test origins; "
-          f"strategy {config.strategy} ({strategy.num_replicas_in_sync} replica(s))")
+          f"strategy {config.strategy} ({replicas} replica(s))")
 
-    with strategy.scope():
-        model = forecasting.forecaster_model(window, horizon, config.cell, config.units)
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse", metrics=["mae"],
-                      jit_compile=config.jit)
+    model = forecasting.forecaster_model(window, horizon, config.cell, config.units)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse", metrics=["mae"],
+                  jit_compile=config.jit)
     epoch_batches, steps = training.array_epoch_batches((x_train, y_train), config.batch_size, config.seed)
     start = time.perf_counter()
     history = training.fit(model, epoch_batches, steps, config.epochs, output=config.output, fresh=config.fresh,
-                           logdir=config.logdir, progress=config.progress, validation_data=(x_val, y_val),
-                           strategy=strategy)
+                           logdir=config.logdir, progress=config.progress, validation_data=(x_val, y_val))
     train_seconds = time.perf_counter() - start
 
     # Walk-forward evaluation on the test origins.
@@ -208,7 +191,7 @@ def run(config):
         "epochs": len(history.get("loss", [])),
         "final_loss": history["loss"][-1], "final_val_loss": history["val_loss"][-1],
         "train_seconds": round(train_seconds, 2),
-        "strategy": config.strategy, "replicas": int(strategy.num_replicas_in_sync),
+        "strategy": config.strategy, "replicas": replicas,
         "model": model_name,
         "sarimax": sarimax_info,
     }

@@ -64,8 +64,9 @@ class NTMConfig(TrainingConfig):
     jit_compile: str = option("on", "XLA-compile the training step: on, off, or auto (Keras's choice: off "
                               "without a GPU)", choices=("auto", "on", "off"))
 
-    #: The paper's recipes train one sequence per update; not distributed.
-    STRATEGIES = ("none",)
+    # The paper's recipes (`ntm-repeat-copy`, `ntm-ngrams`) train one sequence
+    # per update: distributed, a global batch of 1 is refused (it cannot be
+    # split across replicas); pass --batch-size >= the replicas.
     #: The schedule `--lr-schedule auto` means with the default optimizer and rate.
     TASK_LR_SCHEDULE = None
 
@@ -80,9 +81,11 @@ class NTMConfig(TrainingConfig):
             self.learning_rate = LEARNING_RATES[self.optimizer]
 
     def backends(self):
-        if self.export:
-            return ("tensorflow", "jax"), "Keras's torch backend cannot export the model; --no-export runs there"
-        return super().backends()
+        backends, why = super().backends()
+        if self.export and "torch" in backends:
+            backends = tuple(b for b in backends if b != "torch")
+            why = "Keras's torch backend cannot export the model; --no-export runs there"
+        return backends, why
 
 
 def task_default(name, value, help=None):
@@ -234,7 +237,8 @@ def run_task(config, task):
             plot_ntm_run(path, probe_model, batch, title=f"{task.name} ({label}), memory rows in use")
 
     if config.export:
-        model.export(os.path.join(out, "export"), verbose=False)
+        with training.outside_strategy_scope():  # SavedModels are written outside it
+            model.export(os.path.join(out, "export"), verbose=False)
         metrics["export"] = os.path.join(out, "export")
     model.save(os.path.join(out, "model.keras"))
     keras.backend.clear_session()

@@ -8,8 +8,11 @@
                                              beside it override its values)
 
 Exit status: 0 done; 2 a bad option or input (one `error:` line naming it; a
-rejected command writes nothing); 130 interrupted (rerun the same command to
-resume from the last finished epoch); 1 anything else, with its traceback.
+rejected command writes nothing), or multi-worker peers that did not join
+within `--peer-timeout`; 130 interrupted (rerun the same command to resume
+from the last finished epoch); 1 a multi-worker peer lost during the run
+(one `error:` line; restart every worker to resume), or anything else, with
+its traceback.
 Nothing here imports TensorFlow before a run starts, so `--help` and option
 errors answer at once; TensorFlow's start-up log lines are hidden unless
 `--verbose`.
@@ -27,6 +30,7 @@ from kerasrnn.pipelines import PIPELINES
 from kerasrnn.pipelines import config as options
 from kerasrnn.pipelines import load
 from kerasrnn.pipelines.common import write_json
+from kerasrnn.training.distribute import WorkerLostError
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import InputError
 
@@ -178,17 +182,22 @@ def check_writable(option, path):
 
 
 def execute(name, module, config):
-    """Writes config.json, runs, writes metrics.json; the exit status."""
-    from kerasrnn import __version__
+    """Writes config.json, runs, writes metrics.json; the exit status.
 
-    os.makedirs(config.output, exist_ok=True)
-    write_json(os.path.join(config.output, "config.json"),
-               {**options.to_json(config), "pipeline": name, "kerasrnn_version": __version__})
-    seed_everything(config.seed)
+    A training pipeline runs inside `kerasrnn.training.distributed` (its
+    `--strategy`; `--distribution` on JAX): a non-chief worker of a
+    multi-worker run writes into its own temporary directory instead of
+    `--output`."""
     try:
-        metrics = module.run(config)
+        with _distributed(config) as distribution:
+            if distribution is not None:
+                config.output, config.logdir = distribution.output, distribution.logdir
+            return _execute(name, module, config, distribution)
     except InputError as error:
         return _error(error)
+    except WorkerLostError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         print(f"\n{interrupted_message(config.output)}", file=sys.stderr, flush=True)
         # The one line is the whole report: what TensorFlow's native code logs
@@ -196,6 +205,34 @@ def execute(name, module, config):
         # aborted step) would bury it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
         return 130
+
+
+def _distributed(config):
+    import contextlib
+
+    if not hasattr(config, "strategy"):  # not a Keras-training pipeline
+        return contextlib.nullcontext()
+    from kerasrnn import training
+
+    if config.distribution != "none":
+        devices = training.data_parallel(config.batch_size)
+        return contextlib.nullcontext(training.Distribution(None, config.distribution, devices, True,
+                                                            config.output, config.logdir))
+    return training.distributed(config.strategy, config.output, logdir=config.logdir,
+                                batch_size=config.batch_size, peer_timeout=config.peer_timeout)
+
+
+def _execute(name, module, config, distribution):
+    from kerasrnn import __version__
+
+    os.makedirs(config.output, exist_ok=True)
+    write_json(os.path.join(config.output, "config.json"),
+               {**options.to_json(config), "pipeline": name, "kerasrnn_version": __version__})
+    seed_everything(config.seed)
+    metrics = module.run(config)
+    if distribution is not None and distribution.replicas > 1:
+        metrics.setdefault("distribution", {"strategy": distribution.name, "replicas": distribution.replicas,
+                                            "chief": distribution.chief})
     write_json(os.path.join(config.output, "metrics.json"), metrics)
     print(f"Done. Outputs are in {os.path.abspath(config.output)}")
     return 0

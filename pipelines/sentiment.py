@@ -39,6 +39,7 @@ from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_fraction
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_positive_number
+from kerasrnn.validation import check_rate
 
 DESCRIPTION = "Bi-LSTM/GRU sentiment (many-to-one): random vs Word2Vec frozen/fine-tuned embeddings over seeds"
 
@@ -77,6 +78,8 @@ class Config(TrainingConfig):
     cell: str = option("lstm", "recurrent layer",
                        choices=("lstm", "gru", "lnlstm", "mingru", "minlstm", "lru", "rglru", "hawk"))
     units: int = option(32, "units per direction", quick=8, check=check_positive_int)
+    dropout: float = option(0.3, "dropout rate before the output unit (distributed, each replica draws its own "
+                            "masks: the run matches a single-device one only with 0)", check=check_rate)
     embedding_dim: int = option(100, "embedding and Word2Vec size", quick=16, check=check_positive_int)
     max_tokens: int = option(20000, "vocabulary size", quick=2000, check=check_positive_int)
     sequence_length: typing.Optional[int] = option(None, "tokens per text, padded or cut (default: 64; "
@@ -238,7 +241,7 @@ def run(config):
                 coverages.append(coverage["fraction"])
                 print(f"Word2Vec covers {coverage['found']:,} of {coverage['words']:,} vocabulary words "
                       f"({coverage['fraction']:.1%}); the rest and [UNK] start random")
-            model = bidirectional_classifier(embedding, config.units, config.cell)
+            model = bidirectional_classifier(embedding, config.units, config.cell, dropout=config.dropout)
             model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="binary_crossentropy",
                           metrics=["accuracy"], jit_compile=config.jit)
             print(f"-- {variant} embeddings, seed {seed}")

@@ -10,6 +10,7 @@ import inspect
 import keras
 from keras import ops
 from keras import tree
+from keras.src.utils import tracking
 
 from kerasrnn.layers.backend import in_xla_context
 from kerasrnn.layers.precision import projection_dtype
@@ -151,6 +152,26 @@ class RecurrentLayer(keras.layers.RNN):
     def build(self, sequences_shape, initial_state_shape=None):
         _check_rank3(sequences_shape)
         super().build(sequences_shape, initial_state_shape)
+
+    @tracking.no_automatic_dependency_tracking
+    def _create_state_variables(self, batch_size):
+        # A stateful layer's states, created as Keras's RNN creates them but
+        # synchronized on read: under a tf.distribute strategy every replica
+        # carries the states of its own share of the batch (its streams), and
+        # a read outside the replicas sees the first replica's; elsewhere
+        # they are plain variables.
+        with keras.name_scope(self.name, caller=self):
+            self.states = tree.map_structure(
+                lambda value: keras.Variable(
+                    value,
+                    trainable=False,
+                    dtype=self.variable_dtype,
+                    name="rnn_state",
+                    synchronization="on_read",
+                    aggregation="only_first_replica",
+                ),
+                self.get_initial_state(batch_size),
+            )
 
     def compute_output_spec(self, sequences, *args, **kwargs):
         # Symbolic calls (functional models) take their shapes from

@@ -19,6 +19,7 @@ import tensorflow as tf
 from kerasrnn.data import translation
 from kerasrnn.seq2seq.search import beam_search
 from kerasrnn.seq2seq.search import greedy_search
+from kerasrnn.training.distribute import outside_strategy_scope
 
 
 class BatchedSearch:
@@ -154,6 +155,7 @@ def attention_heatmaps(directory, prefix, sources, source_vocab, target_vocab, s
     return names
 
 
+@outside_strategy_scope()
 def export_agreement(export_dir, sources, greedy, beam=None):
     """Fractions of `sources` for which the translator exported to
     `export_dir` (`kerasrnn.seq2seq.export.export_translator`), reloaded

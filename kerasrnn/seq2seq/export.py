@@ -34,6 +34,7 @@ import tensorflow as tf
 from kerasrnn.data import translation
 from kerasrnn.seq2seq.search import beam_search
 from kerasrnn.seq2seq.search import greedy_search
+from kerasrnn.training.distribute import outside_strategy_scope
 from kerasrnn.validation import check_positive_int
 
 STRINGS = tf.TensorSpec([None], tf.string)
@@ -101,6 +102,7 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     return greedy, beam, [source_table]
 
 
+@outside_strategy_scope()
 def export_translator(path, model, source_vocab, target_vocab, max_source_length, max_length,
                       beam_width=4, length_penalty=0.0, replace_unknown=False):
     """Writes the SavedModel described in this module's docstring to `path`."""

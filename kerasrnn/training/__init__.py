@@ -5,14 +5,19 @@ A training script adopts it in three steps::
 
     from kerasrnn import training
 
-    strategy = training.make_strategy("none")          # or "mirrored", "multi-worker"
-    with strategy.scope():
+    # "none", "mirrored" or "multi-worker" (TF_CONFIG); 32 is the global batch
+    with training.distributed("none", "runs/mine", batch_size=32) as run:
         model = build(); model.compile(...)
-    epoch_batches, steps = training.array_epoch_batches((x, y), batch_size=32, seed=0)
-    history = training.fit(model, epoch_batches, steps, epochs=20, output="runs/mine",
-                           callbacks=[training.early_stopping(monitor="val_loss", patience=3,
-                                                              restore_best_weights=True)],
-                           validation_data=(x_val, y_val), strategy=strategy)
+        epoch_batches, steps = training.array_epoch_batches((x, y), batch_size=32, seed=0)
+        history = training.fit(model, epoch_batches, steps, epochs=20, output=run.output,
+                               callbacks=[training.early_stopping(monitor="val_loss", patience=3,
+                                                                  restore_best_weights=True)],
+                               validation_data=(x_val, y_val))
+
+`distributed` is the one set-up of a distributed run (the `kerasrnn`
+command runs every training pipeline in it): models built in its block are
+mirrored across the replicas, batches are the global batch, and only the
+chief writes to the run directory (docs/distributed.md).
 
 Resume contract: `fit` backs up weights, optimizer state, the states of the
 model's random seed generators (dropout) and the epoch count into
@@ -48,10 +53,20 @@ from kerasrnn.training.backup import seed_states
 from kerasrnn.training.batching import array_epoch_batches
 from kerasrnn.training.batching import epoch_order
 from kerasrnn.training.distribute import STRATEGIES
+from kerasrnn.training.distribute import ClusterSpec
+from kerasrnn.training.distribute import Distribution
+from kerasrnn.training.distribute import WorkerLostError
+from kerasrnn.training.distribute import check_global_batch
 from kerasrnn.training.distribute import check_strategy
+from kerasrnn.training.distribute import data_parallel
+from kerasrnn.training.distribute import distributed
 from kerasrnn.training.distribute import is_chief
 from kerasrnn.training.distribute import make_strategy
 from kerasrnn.training.distribute import multi_worker_fixes
+from kerasrnn.training.distribute import num_replicas
+from kerasrnn.training.distribute import outside_strategy_scope
+from kerasrnn.training.distribute import read_tf_config
+from kerasrnn.training.distribute import weights_digest
 from kerasrnn.training.fitting import enable_determinism
 from kerasrnn.training.fitting import fit
 from kerasrnn.training.fitting import progress_verbose
@@ -65,12 +80,18 @@ __all__ = [
     "AtomicBackupAndRestore",
     "BACKUP",
     "BackupError",
+    "ClusterSpec",
+    "Distribution",
     "METADATA",
     "ResumableEarlyStopping",
     "STRATEGIES",
+    "WorkerLostError",
     "array_epoch_batches",
     "backup_dir",
+    "check_global_batch",
     "check_strategy",
+    "data_parallel",
+    "distributed",
     "early_stopping",
     "enable_determinism",
     "epoch_order",
@@ -78,12 +99,16 @@ __all__ = [
     "is_chief",
     "make_strategy",
     "multi_worker_fixes",
+    "num_replicas",
+    "outside_strategy_scope",
     "progress_verbose",
+    "read_tf_config",
     "read_history",
     "write_history",
     "remove_backup",
     "resume_epoch",
     "seed_states",
+    "weights_digest",
 ]
 
 

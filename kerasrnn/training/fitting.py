@@ -7,8 +7,11 @@ import sys
 from kerasrnn.training.backup import backup_dir
 from kerasrnn.training.backup import read_history
 from kerasrnn.training.backup import resume_epoch
+from kerasrnn.training.distribute import agree_on_epoch
 from kerasrnn.training.distribute import is_chief
+from kerasrnn.training.distribute import is_multi_worker
 from kerasrnn.training.distribute import multi_worker_fixes
+from kerasrnn.training.distribute import weights_digest
 
 PROGRESS = ("auto", "bar", "none")
 
@@ -73,10 +76,14 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, *, output, fresh=False, l
             with a `resume(directory, initial_epoch, history)` method (e.g.
             `ResumableEarlyStopping`) gets its state back through it; if it
             returns True training had already stopped and is not continued.
-        strategy: The strategy the model was built under (TensorBoard logs
-            of non-chief workers go to `<logdir>/worker-<pid>`; under
-            `MultiWorkerMirroredStrategy`, `multi_worker_fixes` is applied
-            around `Model.fit`).
+        strategy: The strategy the model was built under (default: the
+            model's). Under `MultiWorkerMirroredStrategy` every worker trains
+            with its own `output` (see `distributed`): the workers check that
+            their backups are at the same epoch, `multi_worker_fixes` is
+            applied around `Model.fit`, TensorBoard logs of a non-chief
+            worker go to `<logdir>/worker-<pid>` (unless `distributed` gave
+            it its own `logdir`), and each prints a digest of its trained
+            weights (`weights_digest`), equal on every worker.
         stage: Name of this model when a run trains several: its backup is
             `<output>/backup/<stage>` and stays after training (a restarted
             run reloads it without training; `remove_backup` ends it), its
@@ -94,9 +101,11 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, *, output, fresh=False, l
     from kerasrnn.training.backup import BackupError
 
     verbose = progress_verbose(progress)
+    if strategy is None and keras.backend.backend() == "tensorflow":
+        strategy = model.distribute_strategy
     chief = strategy is None or is_chief(strategy)
     directory = backup_dir(output, stage)
-    initial_epoch = resume_epoch(model, output, fresh=fresh, stage=stage)
+    initial_epoch = agree_on_epoch(strategy, resume_epoch(model, output, fresh=fresh, stage=stage), directory)
     if initial_epoch > epochs:
         raise BackupError(directory, f"is at epoch {initial_epoch} but --epochs is {epochs} (pass a larger "
                                      "--epochs to continue it)")
@@ -134,7 +143,7 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, *, output, fresh=False, l
         all_callbacks.append(keras.callbacks.TensorBoard(log_dir=logdir))
     # Last, so that everything an epoch writes is on disk before it commits.
     all_callbacks.append(AtomicBackupAndRestore(directory, delete_checkpoint=stage is None))
-    with multi_worker_fixes(strategy if strategy is not None else getattr(model, "distribute_strategy", None)):
+    with multi_worker_fixes(strategy):
         model.fit(
             epoch_batches(initial_epoch, epochs),
             epochs=epochs,
@@ -146,4 +155,7 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, *, output, fresh=False, l
             verbose=verbose,
             **fit_options,
         )
+    if is_multi_worker(strategy):
+        print(f"Weights of{what or ' the model'} after training on this worker: sha256 {weights_digest(model)}",
+              flush=True)
     return read_history(history_path)

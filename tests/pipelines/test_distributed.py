@@ -1,59 +1,152 @@
-"""--strategy mirrored (2 logical CPU devices) and multi-worker (2 processes
-on 127.0.0.1), each in subprocesses with time limits."""
+"""Distributed training through the one shared path
+(`kerasrnn.training.distributed`, which the runner wraps around every
+training pipeline): `--strategy mirrored` on 2 logical CPU devices against
+the single-device run for every Keras-trained pipeline, `--strategy
+multi-worker` with 2 processes on 127.0.0.1 (identical weights, chief-only
+outputs, a worker SIGKILLed and both restarted), `--distribution
+data-parallel` on JAX, and the errors of a bad cluster. Every run is a
+subprocess with a time limit; the pipelines run at test size through their
+own options."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
+import pytest
 
+from kerasrnn.pipelines.runner import main
+from tests.helpers import read_metrics
 from tests.helpers import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TIMEOUT = 300
+TIMEOUT = 600
+
+CHAR_LM = ("char-lm", "--quick", "--max-chars", "3000", "--units", "8", "--embedding-dim", "4",
+           "--sample-length", "5", "--progress", "none")
+#: Test-sized runs of every Keras-trained pipeline (word2vec trains with gensim).
+TINY = {
+    "char-lm": CHAR_LM,
+    "char-lm-tbptt": ("char-lm", "--quick", "--max-chars", "6000", "--tbptt", "--batch-size", "8",
+                      "--sequence-length", "16", "--units", "8", "--embedding-dim", "4", "--epochs", "2",
+                      "--sample-length", "5"),
+    # Each replica draws its own dropout masks: equal to one device without dropout.
+    "sentiment": ("sentiment", "--quick", "--variants", "random,finetuned", "--units", "4", "--dropout", "0"),
+    "dates": ("dates", "--quick", "--no-baseline", "--train-size", "64", "--test-size", "8", "--units", "8"),
+    "bible-modernize": ("bible-modernize", "--quick", "--train-size", "32", "--test-size", "4", "--units", "8"),
+    "ntm-copy": ("ntm-copy", "--quick", "--epochs", "1", "--steps-per-epoch", "2", "--jit-compile", "off"),
+    "ntm-repeat-copy": ("ntm-repeat-copy", "--quick", "--model", "lstm", "--batch-size", "2", "--epochs", "1",
+                        "--steps-per-epoch", "2", "--no-export"),
+    "ntm-recall": ("ntm-recall", "--quick", "--model", "lstm", "--epochs", "1", "--steps-per-epoch", "2",
+                   "--no-export"),
+    "ntm-sort": ("ntm-sort", "--quick", "--model", "lstm", "--epochs", "1", "--steps-per-epoch", "2",
+                 "--no-export"),
+    "ntm-ngrams": ("ntm-ngrams", "--quick", "--model", "lstm", "--batch-size", "2", "--epochs", "1",
+                   "--steps-per-epoch", "2", "--no-export"),
+    "tree-arith": ("tree-arith", "--quick", "--models", "tree-lstm,lstm", "--train-size", "64", "--epochs", "1",
+                   "--test-depths", "1,4"),
+    "vec2seq": ("vec2seq", "--quick", "--conditioning", "state,input", "--repeats", "2", "--units", "8"),
+}
+#: Refused under a 2-replica strategy: (argv, what the error says).
+REFUSED = {
+    "odd-batch": (("char-lm", "--quick", "--batch-size", "3"), "`--batch-size` must be a multiple of the 2 replicas"),
+    "ntm-batch-1": (("ntm-repeat-copy", "--quick"), "a global batch of 1 cannot be split across replicas"),
+}
 
 
-def _quick(tmp_path):
-    """A tiny forecasting run on a seasonal CSV series (seconds per run)."""
-    path = tmp_path / "series.csv"
+def _forecast_csv(directory):
+    path = os.path.join(directory, "series.csv")
     steps = np.arange(240)
     values = np.sin(2 * np.pi * steps / 12) + 0.02 * steps + 0.1 * np.random.RandomState(0).randn(240)
-    path.write_text("y\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
-    return ["forecast", "--csv", str(path), "--column", "y", "--period", "12", "--window", "24", "--horizon", "6",
-            "--units", "8", "--epochs", "3", "--batch-size", "32", "--no-sarimax"]
+    with open(path, "w") as f:
+        f.write("y\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    return ("forecast", "--csv", path, "--column", "y", "--period", "12", "--window", "24", "--horizon", "6",
+            "--units", "8", "--epochs", "2", "--batch-size", "32", "--no-sarimax")
 
 
-def test_mirrored_splits_batch_and_matches_single_device(tmp_path):
-    quick = _quick(tmp_path)
+def _floats(metrics, prefix=""):
+    """`{path: value}` of the numbers in a metrics tree, timings left out."""
+    found = {}
+    for key, value in metrics.items():
+        path = f"{prefix}/{key}"
+        if isinstance(value, dict):
+            found.update(_floats(value, path))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "second" not in key:
+            found[path] = value
+    return found
+
+
+def assert_same_metrics(actual, expected, rtol=1e-4):
+    expected_numbers = _floats(expected)
+    assert expected_numbers, "no metrics to compare"
+    for path, value in expected_numbers.items():
+        np.testing.assert_allclose(_floats(actual)[path], value, rtol=rtol, atol=1e-7, err_msg=path)
+
+
+@pytest.fixture(scope="module")
+def mirrored_runs(tmp_path_factory):
+    """Every `TINY` run with `--strategy none` and `mirrored` in one process
+    with 2 logical CPU devices; `(directory, exit codes, stdout)`."""
+    directory = tmp_path_factory.mktemp("mirrored")
+    runs = {**TINY, "forecast": _forecast_csv(str(directory))}
+    refused = {name: argv for name, (argv, _) in REFUSED.items()}
     result = run_python(
         f"""
-        import json, sys
+        import json
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from kerasrnn import training
-        from kerasrnn.pipelines.__main__ import main
+        from kerasrnn.pipelines.runner import main
 
-        strategy = training.make_strategy("mirrored")
-        batch = tf.data.Dataset.from_tensor_slices(tf.zeros((32, 3))).batch(32)
-        local = strategy.experimental_local_results(next(iter(strategy.experimental_distribute_dataset(batch))))
+        with training.distributed("mirrored", {str(directory / "probe")!r}) as run:
+            batch = tf.data.Dataset.from_tensor_slices(tf.zeros((32, 3))).batch(32)
+            local = run.strategy.experimental_local_results(
+                next(iter(run.strategy.experimental_distribute_dataset(batch))))
         print("PER_REPLICA", json.dumps([int(t.shape[0]) for t in local]))
-        for name in ("none", "mirrored"):
-            assert main({quick!r} + ["--strategy", name, "--output", {str(tmp_path)!r} + "/" + name]) == 0
+        codes = {{}}
+        for name, argv in {runs!r}.items():
+            for strategy in ("none", "mirrored"):
+                output = {str(directory)!r} + f"/{{name}}/{{strategy}}"
+                codes[f"{{name}}/{{strategy}}"] = main(list(argv) + ["--strategy", strategy, "--output", output])
+        for name, argv in {refused!r}.items():
+            codes[name] = main(list(argv) + ["--strategy", "mirrored", "--output", {str(directory)!r} + "/" + name])
+        print("CODES", json.dumps(codes))
         """,
-        timeout=TIMEOUT,
+        timeout=TIMEOUT, env={"TF_CPP_MIN_LOG_LEVEL": "3"},
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stderr[-5000:]
+    codes = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("CODES"))[6:])
+    return directory, codes, result
+
+
+def test_mirrored_splits_the_global_batch(mirrored_runs):
+    _, _, result = mirrored_runs
     per_replica = next(line for line in result.stdout.splitlines() if line.startswith("PER_REPLICA"))
     assert json.loads(per_replica.split(" ", 1)[1]) == [16, 16]  # global batch 32 split in two
-    single = json.loads((tmp_path / "none" / "metrics.json").read_text())
-    mirrored = json.loads((tmp_path / "mirrored" / "metrics.json").read_text())
-    assert (single["replicas"], mirrored["replicas"]) == (1, 2)
-    for key in ("final_loss", "final_val_loss", "model_mae", "model_rmse"):
-        np.testing.assert_allclose(mirrored[key], single[key], rtol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("name", [*TINY, "forecast"])
+def test_mirrored_run_matches_single_device(mirrored_runs, name):
+    directory, codes, result = mirrored_runs
+    assert codes[f"{name}/none"] == codes[f"{name}/mirrored"] == 0, result.stderr[-5000:]
+    single, mirrored = read_metrics(directory / name / "none"), read_metrics(directory / name / "mirrored")
+    assert mirrored["distribution"] == {"strategy": "mirrored", "replicas": 2, "chief": True}
+    assert "distribution" not in single
+    assert_same_metrics(mirrored, single)
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_mirrored_refuses_a_batch_that_does_not_split(mirrored_runs, name):
+    directory, codes, result = mirrored_runs
+    assert codes[name] == 2
+    assert REFUSED[name][1] in result.stderr
+    assert not os.path.exists(directory / name)  # refused before anything is written
 
 
 def _free_ports(count):
@@ -66,26 +159,116 @@ def _free_ports(count):
     return ports
 
 
-def _run_workers(argv_for, tmp_path, name):
-    """Starts 2 workers (`argv_for(index)`), waits (bounded), returns logs."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
-    processes, logs = [], []
-    for index in range(2):
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                   TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        log = tmp_path / f"{name}-{index}.log"
-        logs.append(log)
-        with open(log, "w") as f:
-            processes.append(subprocess.Popen(argv_for(index), stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
-    try:
-        for process in processes:
-            process.wait(timeout=TIMEOUT)
-    finally:
-        for process in processes:  # a worker whose peer died would wait forever
+def _tf_config(cluster, index):
+    return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+
+
+class Workers:
+    """2 worker processes of one command (`argv`, `--output` shared) on 127.0.0.1."""
+
+    def __init__(self, argv, output, logs):
+        self.argv, self.output, self.logs = list(argv), str(output), logs
+        self.cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+        self.processes = []
+
+    def start(self, tag):
+        self.tag = tag
+        for index in range(2):
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT,
+                       TF_CONFIG=_tf_config(self.cluster, index))
+            with open(self.log(index), "w") as f:
+                self.processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "kerasrnn.pipelines", *self.argv, "--strategy", "multi-worker",
+                     "--output", self.output], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
+        return self
+
+    def log(self, index):
+        return self.logs / f"{self.tag}-{index}.log"
+
+    def wait(self, timeout=TIMEOUT):
+        """Exit codes and logs (every worker killed if one is still running after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        try:
+            for process in self.processes:
+                process.wait(timeout=max(1, deadline - time.monotonic()))
+        finally:
+            self.kill()
+        codes = [p.returncode for p in self.processes]
+        self.processes = []
+        return codes, [self.log(i).read_text() for i in range(2)]
+
+    def kill(self):
+        for process in self.processes:
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    return [p.returncode for p in processes], [log.read_text() for log in logs]
+
+
+def _digests(log):
+    return [line.rsplit(" ", 1)[1] for line in log.splitlines() if "after training on this worker: sha256" in line]
+
+
+MULTI_WORKER = (*CHAR_LM, "--epochs", "3")
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory):
+    """An uninterrupted 2-worker run of char-lm: `(output, codes, logs)`."""
+    directory = tmp_path_factory.mktemp("workers")
+    workers = Workers(MULTI_WORKER, directory / "run", directory).start("whole")
+    codes, logs = workers.wait()
+    return directory / "run", codes, logs
+
+
+def test_multi_worker_run_ends_with_identical_weights_and_chief_only_outputs(two_workers):
+    output, codes, logs = two_workers
+    assert codes == [0, 0], "\n".join(log[-3000:] for log in logs)
+    digests = [_digests(log) for log in logs]
+    assert len(digests[0]) == 1 and digests[0] == digests[1]  # the same weights on both workers
+    metrics = read_metrics(output)
+    assert metrics["distribution"] == {"strategy": "multi-worker", "replicas": 2, "chief": True}
+    assert metrics["epochs"] == 3
+    # Only the chief wrote the run directory; the other worker's temporary one is gone.
+    assert sorted(os.listdir(output)) == ["config.json", "export", "history.csv", "learning_curves.png",
+                                          "metrics.json", "model.keras"]
+    assert f"Outputs are in {output}{os.sep}.worker-1" in logs[1]
+
+
+def test_worker_killed_mid_run_and_both_restarted_resume_to_the_same_end(two_workers, tmp_path):
+    reference_output, reference_codes, reference_logs = two_workers
+    assert reference_codes == [0, 0]
+    output = tmp_path / "run"
+    workers = Workers(MULTI_WORKER, output, tmp_path).start("killed")
+    backups = [output / "backup" / "training_metadata.json", output / ".worker-1" / "backup" / "training_metadata.json"]
+
+    def epochs():
+        try:
+            return [json.loads(path.read_text())["epoch"] for path in backups]
+        except (OSError, ValueError):
+            return None
+
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and not (epochs() and epochs()[0] == epochs()[1]):
+        assert all(p.poll() is None for p in workers.processes), "a worker ended before its first backup"
+        time.sleep(0.05)
+    workers.processes[1].send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    workers.processes[1].wait()
+    # The survivor notices the lost peer and stops by itself, with one clear line.
+    survivor = workers.processes[0]
+    survivor.wait(timeout=120)
+    assert time.monotonic() - killed < 120
+    log = workers.log(0).read_text()
+    assert survivor.returncode == 1, log[-3000:]
+    assert "error: a worker of the cluster stopped answering" in log and "restart every worker" in log
+    workers.processes = []
+
+    codes, logs = workers.start("restarted").wait()
+    assert codes == [0, 0], "\n".join(log[-3000:] for log in logs)
+    for log in logs:
+        assert "Resuming from the backup in" in log
+    assert _digests(logs[0]) == _digests(logs[1]) == _digests(reference_logs[0])
+    assert_same_metrics(read_metrics(output), read_metrics(reference_output), rtol=1e-6)
 
 
 PLAIN_KERAS_FIT = textwrap.dedent("""
@@ -104,31 +287,91 @@ def test_plain_keras_fit_fails_under_multi_worker(tmp_path):
     """Documents the Keras 3.15 / TF 2.21 bug that
     `kerasrnn.training.multi_worker_fixes` works around
     (keras-team/keras#20585): plain `fit` raises."""
-    codes, logs = _run_workers(lambda i: [sys.executable, "-c", PLAIN_KERAS_FIT], tmp_path, "plain")
-    for code, log in zip(codes, logs):
-        assert code != 0 and "FIT OK" not in log
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    processes = [subprocess.Popen([sys.executable, "-c", PLAIN_KERAS_FIT], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True,
+                                  env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=_tf_config(cluster, i)))
+                 for i in range(2)]
+    try:
+        logs = [p.communicate(timeout=TIMEOUT)[0] for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for process, log in zip(processes, logs):
+        assert process.returncode != 0 and "FIT OK" not in log
         assert "Attempt to convert a value (PerReplica" in log, log[-3000:]
 
 
-def test_multi_worker_pipeline_workers_end_identical(tmp_path):
-    quick = _quick(tmp_path)
+def test_unreachable_peer_is_an_error_in_seconds_not_a_hang(tmp_path):
+    own, absent = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{own}", f"127.0.0.1:{absent}"]}
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=_tf_config(cluster, 0))
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "kerasrnn.pipelines", *CHAR_LM, "--strategy", "multi-worker",
+                             "--peer-timeout", "3", "--output", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert time.monotonic() - start < 30
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert f"waited 3 s for the other 1 worker(s) of TF_CONFIG to join; unreachable: 127.0.0.1:{absent}" \
+        in result.stderr
 
-    def argv(index):
-        return [sys.executable, "-m", "kerasrnn.pipelines", *quick, "--strategy", "multi-worker",
-                "--output", str(tmp_path / f"worker{index}")]
 
-    codes, logs = _run_workers(argv, tmp_path, "worker")
-    for code, log in zip(codes, logs):
-        assert code == 0, log[-3000:]
-    metrics = [json.loads((tmp_path / f"worker{i}" / "metrics.json").read_text()) for i in range(2)]
-    assert metrics[0]["replicas"] == metrics[1]["replicas"] == 2
-    for key in ("final_loss", "model_mae", "model_rmse"):
-        assert metrics[0][key] == metrics[1][key], key
+@pytest.mark.parametrize("tf_config, message", [
+    (None, "needs the TF_CONFIG environment variable set to this worker's cluster and task as JSON"),
+    ("{cluster", "it is not valid JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 2}}',
+     '"task" index 2 is out of range: "cluster" has 2 \'worker\' task(s), indices 0 to 1'),
+    ('{"cluster": {"worker": ["127.0.0.1"]}, "task": {"type": "worker", "index": 0}}',
+     "'127.0.0.1' in \"cluster\" 'worker' is not a \"host:port\" address"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "chief", "index": 0}}',
+     '"task" type \'chief\' is not in "cluster"'),
+])
+def test_bad_tf_config_is_refused_before_anything_is_written(monkeypatch, capsys, tmp_path, tf_config, message):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    output = tmp_path / "run"
+    assert main([*CHAR_LM, "--strategy", "multi-worker", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and message in error, error
+    assert not output.exists()
 
-    import keras
 
-    import kerasrnn  # noqa: F401 (registers the layers for load_model)
+@pytest.mark.parametrize("argv, message", [
+    (("char-lm", "--batch-size", "5"), "`--batch-size` must be a multiple of the 2 replicas this run trains on "
+                                       "(each of the 2 replicas takes an equal share of the global batch): pass "
+                                       "--batch-size 6 or another multiple of 2. Received: --batch-size=5"),
+    (("ntm-ngrams",), "`--batch-size` must be a multiple of the 2 replicas this run trains on (a global batch of 1 "
+                      "cannot be split across replicas): pass --batch-size 2"),
+])
+def test_multi_worker_batch_must_split_across_workers(monkeypatch, capsys, tmp_path, argv, message):
+    monkeypatch.setenv("TF_CONFIG", _tf_config({"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, 1))
+    assert main([*argv, "--strategy", "multi-worker", "--output", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
 
-    weights = [keras.models.load_model(tmp_path / f"worker{i}" / "model.keras").get_weights() for i in range(2)]
-    for a, b in zip(*weights):
-        np.testing.assert_array_equal(a, b)
+
+def test_jax_data_parallel_matches_single_device_and_tensorflow_pipelines_refuse_at_once(tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
+    start = time.monotonic()
+    refused = subprocess.run([sys.executable, "-m", "kerasrnn.pipelines", *CHAR_LM, "--distribution", "data-parallel",
+                              "--output", str(tmp_path / "refused")], capture_output=True, text=True, timeout=60,
+                             env=env, cwd=ROOT)
+    assert refused.returncode == 2
+    assert time.monotonic() - start < 10  # < 2 s on an idle machine: nothing is imported beyond Keras
+    assert "`--distribution` must be none for this pipeline: it runs on TensorFlow only" in refused.stderr
+    code = f"""
+        import jax, json
+        from kerasrnn.pipelines.runner import main
+        assert len(jax.devices()) == 2
+        for distribution in ("none", "data-parallel"):
+            assert main({list(TINY["vec2seq"])!r} + ["--distribution", distribution, "--output",
+                        {str(tmp_path)!r} + "/" + distribution]) == 0
+    """
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                            timeout=TIMEOUT, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-5000:]
+    parallel = read_metrics(tmp_path / "data-parallel")
+    assert parallel["distribution"] == {"strategy": "data-parallel", "replicas": 2, "chief": True}
+    assert_same_metrics(parallel, read_metrics(tmp_path / "none"))

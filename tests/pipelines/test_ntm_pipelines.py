@@ -102,7 +102,7 @@ def test_quick_run_writes_metrics_history_plots_and_export(name, model, extra, t
     ("ntm-copy", "--memory-size", "0", "`--memory-size` must be a positive integer. Received: --memory-size=0"),
     ("ntm-repeat-copy", "--optimizer", "sgd", "`--optimizer` must be one of adam, rmsprop. Received: --optimizer='sgd'"),
     ("ntm-recall", "--learning-rate", "-1", "`--learning-rate` must be a positive number"),
-    ("ntm-sort", "--strategy", "mirrored", "`--strategy` must be one of none for this pipeline"),
+    ("ntm-sort", "--strategy", "tpu", "`--strategy` must be one of none, mirrored, multi-worker for this pipeline"),
     ("ntm-ngrams", "--lr-schedule", "5:-1", "`--lr-schedule` must be EPOCH:LR pairs"),
 ])
 def test_bad_option_exits_2_with_one_line_and_writes_nothing(tmp_path, name, option, value, message):

@@ -51,7 +51,8 @@ def test_resolve_order_defaults_quick_replayed_given():
     ({"units": "0"}, None, "`--units` must be a positive integer. Received: --units=0"),
     ({"units": "x"}, None, "`--units` must be an integer. Received: --units='x'"),
     ({"sizes": "1,4"}, None, "`--sizes` must be one of 1, 2, 3. Received: --sizes=4"),
-    ({"strategy": "mirrored"}, None, "`--strategy` must be one of none for this pipeline"),
+    ({"strategy": "tpu"}, None, "`--strategy` must be one of none, mirrored, multi-worker for this pipeline"),
+    ({"strategy": "mirrored", "distribution": "data-parallel"}, None, "`--distribution` must be none with --strategy"),
     ({}, {"units": "8"}, "`--units` must be of type int. Received: --units='8'"),
     ({}, {"unknown": 1}, "has options this pipeline does not know: unknown"),
 ])
@@ -111,7 +112,7 @@ def _contents(directory):
     (["--units", "0"], "`--units` must be a positive integer. Received: --units=0"),
     (["--validation-fraction", "1.5"], "`--validation-fraction` must be a float in (0, 1)"),
     (["--text", "missing.txt"], "`--text` must be an existing file. Received: --text='missing.txt'"),
-    (["--strategy", "mirrored"], "`--strategy` must be one of none for this pipeline"),
+    (["--strategy", "tpu"], "`--strategy` must be one of none, mirrored, multi-worker for this pipeline"),
     (["--logdir", "{tmp}/file/logs"], "`--logdir` must be a writable directory"),
 ])
 def test_rejected_command_changes_nothing_in_an_existing_run(tmp_path, capsys, args, message):

@@ -99,7 +99,7 @@ def test_bible_modernize_quick(options, tmp_path):
     (["dates", "--attention", "none"], "`--attention` must be one of bahdanau, luong"),
     (["dates", "--cell", "rnn"], "`--cell` must be one of lstm, gru, simple_rnn, lnlstm"),
     (["dates", "--length-penalty", "-1"], "`--length-penalty` must be a non-negative number"),
-    (["dates", "--strategy", "mirrored"], "`--strategy` must be one of none"),
+    (["dates", "--strategy", "parameter-server"], "`--strategy` must be one of none, mirrored, multi-worker"),
     (["bible-modernize", "--quick", "--max-words", "0"], "`--max-words` must be a positive integer"),
     (["bible-modernize", "--train-size", "-3"], "`--train-size` must be a positive integer"),
 ])

@@ -55,8 +55,36 @@ def test_multi_worker_needs_valid_tf_config(monkeypatch):
     with pytest.raises(ValueError, match="needs the TF_CONFIG environment variable"):
         training.make_strategy("multi-worker")
     monkeypatch.setenv("TF_CONFIG", "{not json")
-    with pytest.raises(ValueError, match="TF_CONFIG is not valid JSON"):
+    with pytest.raises(ValueError, match="it is not valid JSON"):
         training.make_strategy("multi-worker")
+
+
+def test_read_tf_config_and_global_batch():
+    spec = training.read_tf_config('{"cluster": {"chief": ["a:1"], "worker": ["b:2", "c:3"]}, '
+                                   '"task": {"type": "worker", "index": 1}}')
+    assert (spec.workers, spec.address, spec.peers, spec.is_chief) == (3, "c:3", ["a:1", "b:2"], False)
+    assert training.read_tf_config('{"cluster": {"worker": ["b:2"]}, "task": {"type": "worker", "index": 0}}').is_chief
+    with pytest.raises(ValueError, match="lists an address twice"):
+        training.read_tf_config('{"cluster": {"worker": ["b:2", "b:2"]}, "task": {"type": "worker", "index": 0}}')
+    assert training.check_global_batch(6, 3) == 6 and training.check_global_batch(1, 1) == 1
+    with pytest.raises(ValueError, match="pass --batch-size 8 or another multiple of 4. Received: --batch-size=7"):
+        training.check_global_batch(7, 4)
+
+
+def test_unreachable_lists_addresses_without_a_listener():
+    import socket
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    addresses = [f"127.0.0.1:{s.getsockname()[1]}" for s in (listening, closed)]
+    closed.close()
+    try:
+        assert distribute.unreachable(addresses) == addresses[1:]
+    finally:
+        listening.close()
 
 
 def _trainer():
@@ -67,7 +95,9 @@ def _trainer():
 
 def test_fixes_are_scoped_and_restored(monkeypatch):
     trainer, reduce, build = _trainer()
-    with distribute.multi_worker_fixes(None):  # not multi-worker: nothing replaced
+    with distribute.multi_worker_fixes(None):  # not distributed: nothing replaced
+        assert trainer.reduce_per_replica is reduce
+    with distribute.multi_worker_fixes(training.make_strategy("none")):  # one replica: nothing replaced
         assert trainer.reduce_per_replica is reduce
     monkeypatch.setattr(distribute, "_is_multi_worker", lambda strategy: True)
     with warnings.catch_warnings():
