@@ -42,6 +42,7 @@ from kerasrnn.data.ids import END_ID
 from kerasrnn.data.ids import PAD_ID
 from kerasrnn.data.ids import START_ID
 from kerasrnn.seq2seq.decoding import BasicDecoder
+from kerasrnn.seq2seq.decoding import BasicDecoderOutput
 from kerasrnn.seq2seq.decoding import BeamSearchDecoder
 from kerasrnn.seq2seq.decoding import GreedyEmbeddingSampler
 from kerasrnn.seq2seq.decoding import SampleEmbeddingSampler
@@ -101,6 +102,26 @@ class _ModelStepCell(keras.layers.Layer):
         return logits, list(new_states) + [alignments, time + 1]
 
 
+class _TokenLogProbDecoder(BasicDecoder):
+    """A `BasicDecoder` whose step output is the chosen token's
+    log-probability instead of the logits: the decode keeps a `(batch,
+    max_length)` buffer, not a `(batch, max_length, vocab_size)` one."""
+
+    @property
+    def output_size(self):
+        return BasicDecoderOutput((), tuple(self.sampler.sample_ids_shape))
+
+    @property
+    def output_dtype(self):
+        return BasicDecoderOutput("float32", self.sampler.sample_ids_dtype)
+
+    def step(self, time, inputs, state, training=None):
+        outputs, state, next_inputs, finished = super().step(time, inputs, state, training)
+        log_probs = ops.log_softmax(ops.cast(outputs.rnn_output, "float32"), axis=-1)
+        token_log_probs = ops.take_along_axis(log_probs, outputs.sample_id[:, None], axis=1)[:, 0]
+        return BasicDecoderOutput(token_log_probs, outputs.sample_id), state, next_inputs, finished
+
+
 def _check_source_ids(model, source_ids):
     """Source ids outside the encoder's vocabulary raise, where their values are known."""
     try:
@@ -144,16 +165,14 @@ def _step_search(model, source_ids, max_length, sampler, start_id, end_id, pad_i
     batch, source_length = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
     cell = _ModelStepCell(model, encoded, max_length, start_id, end_id, pad_id)
     dtype = model.decoder.compute_dtype
-    decoder = BasicDecoder(cell, sampler, impute_finished=True, maximum_iterations=max_length)
+    decoder = _TokenLogProbDecoder(cell, sampler, impute_finished=True, maximum_iterations=max_length)
     outputs, final_state, lengths = decoder(
         None, initial_state=cell.initial_state(states, batch, source_length, dtype),
         start_tokens=ops.full((batch,), start_id, dtype="int32"), end_token=end_id,
     )
     ids = ops.cast(outputs.sample_id, "int32")
     steps = ops.arange(max_length, dtype="int32")[None, :] < lengths[:, None]
-    token_log_probs = ops.take_along_axis(ops.log_softmax(outputs.rnn_output, axis=-1), ids[:, :, None],
-                                          axis=2)[:, :, 0]
-    log_probs = ops.cast(ops.sum(ops.where(steps, token_log_probs, 0.0), axis=1), dtype)
+    log_probs = ops.cast(ops.sum(ops.where(steps, outputs.rnn_output, 0.0), axis=1), dtype)
     return {
         "ids": ops.where(steps, ids, pad_id),
         "log_probs": log_probs,
