@@ -124,7 +124,10 @@ def beam_search_step(time, logits, next_cell_state, beam_state, end_token, lengt
     total = beam_state.log_probs[:, :, None] + step_log_probs
 
     new_lengths = beam_state.lengths + ops.cast(not_finished, "int32")
-    scores = total / length_penalty(new_lengths, length_penalty_weight, length_penalty_kind)[:, :, None]
+    if length_penalty_kind == "gnmt" and not length_penalty_weight:
+        scores = total  # lp = 1
+    else:
+        scores = total / length_penalty(new_lengths, length_penalty_weight, length_penalty_kind)[:, :, None]
     accumulated = beam_state.accumulated_attention_probs
     if coverage_penalty_weight:
         attention_probs = ops.cast(attention_probs, "float32") * ops.cast(not_finished, "float32")[:, :, None]
