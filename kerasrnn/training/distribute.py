@@ -10,8 +10,7 @@ import json
 import os
 import shutil
 import socket
-import sys
-import threading
+import time
 import warnings
 
 from kerasrnn.validation import InputError
@@ -25,9 +24,6 @@ PEER_TIMEOUT = 20.0
 #: wait for the peers once training runs, before it fails: longer than
 #: `PEER_TIMEOUT`, since a peer may still be compiling its step.
 COLLECTIVE_TIMEOUT = 120.0
-#: Exit status of a process whose peers did not join in time (the
-#: `kerasrnn` command's status for bad input).
-EXIT_NO_PEERS = 2
 
 #: Keras versions the multi-worker workaround was checked on (with
 #: tests/pipelines/test_distributed.py): it replaces two private functions of
@@ -158,29 +154,42 @@ def unreachable(addresses, timeout=1.0):
     return missing
 
 
-@contextlib.contextmanager
-def exit_unless_done(seconds, message, status=EXIT_NO_PEERS):
-    """Runs the block; if it has not finished after `seconds`, prints
-    `error: message()` to stderr and ends the process with `status`.
+def wait_for_peers(spec, timeout=PEER_TIMEOUT, poll=0.2):
+    """Waits until every peer of `spec` accepts TCP connections, while this
+    process accepts them on its own port; an `InputError` naming the
+    unreachable peers after `timeout` seconds.
 
-    For calls that block in native code and ignore signals, such as
-    `MultiWorkerMirroredStrategy()` waiting for peers that never come: the
-    only way out is to end the process.
+    `MultiWorkerMirroredStrategy()` waits for absent peers forever, deaf to
+    signals; this rendezvous runs first, in Python. A peer is reachable when
+    it waits here too (this listener) or has gone on to start TensorFlow's
+    server on its port; the listener is closed before TensorFlow needs the
+    port.
     """
-    done = threading.Event()
-
-    def watch():
-        if not done.wait(seconds):
-            sys.stdout.flush()
-            print(f"error: {message()}", file=sys.stderr, flush=True)
-            os._exit(status)
-
-    thread = threading.Thread(target=watch, name="kerasrnn-peer-watchdog", daemon=True)
-    thread.start()
+    _, _, port = spec.address.rpartition(":")
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        yield
+        listener.bind(("", int(port)))
+    except OSError as error:
+        listener.close()
+        raise InputError(f"This worker's address {spec.address} (TF_CONFIG task {spec.task_type} {spec.task_index}) "
+                         f"cannot be listened on: {error}. Give it a free port in TF_CONFIG") from None
+    listener.listen(16)
+    deadline = time.monotonic() + timeout
+    missing = list(spec.peers)
+    try:
+        while missing:
+            missing = unreachable(missing, timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+            if missing and time.monotonic() >= deadline:
+                raise InputError(
+                    f"worker {spec.task_type}:{spec.task_index} ({spec.address}) waited {timeout:g} s for the other "
+                    f"{spec.workers - 1} worker(s) of TF_CONFIG to join; unreachable: {', '.join(missing)}. Start "
+                    "every worker with the same command and its own TF_CONFIG task (docs/distributed.md), check the "
+                    "addresses and firewalls, or raise --peer-timeout when workers start far apart")
+            if missing:
+                time.sleep(poll)
     finally:
-        done.set()
+        listener.close()
 
 
 def make_strategy(name, peer_timeout=PEER_TIMEOUT, collective_timeout=COLLECTIVE_TIMEOUT):
@@ -191,11 +200,10 @@ def make_strategy(name, peer_timeout=PEER_TIMEOUT, collective_timeout=COLLECTIVE
       (logical) CPU device; the global batch is split across them.
     * `multi-worker`: `MultiWorkerMirroredStrategy` configured by the
       `TF_CONFIG` environment variable (one process per worker, all started
-      with the same command; `read_tf_config` checks it first). Creating it
-      waits for every peer to join; when they have not after `peer_timeout`
-      seconds, the process prints which peers accept no connection and
-      exits with status `EXIT_NO_PEERS` (TensorFlow would wait forever,
-      deaf to signals). Once training runs, a collective operation that
+      with the same command; `read_tf_config` checks it first). It is
+      created once every peer has joined (`wait_for_peers`: an `InputError`
+      naming the unreachable peers after `peer_timeout` seconds, where
+      TensorFlow would wait forever, deaf to signals). Once training runs, a collective operation that
       waits longer than `collective_timeout` seconds for a peer (one that
       died) fails instead of hanging. `fit` applies `multi_worker_fixes`
       around `model.fit`; this warns here if the installed Keras is outside
@@ -220,16 +228,8 @@ def make_strategy(name, peer_timeout=PEER_TIMEOUT, collective_timeout=COLLECTIVE
     _fixes_apply()  # warns early when they will not be applied
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
 
-    def no_peers():
-        missing = unreachable(spec.peers)
-        listing = ", ".join(missing) if missing else "none refused a connection; they may not run kerasrnn's command"
-        return (f"worker {spec.task_type}:{spec.task_index} ({spec.address}) waited {peer_timeout:g} s for the other "
-                f"{spec.workers - 1} worker(s) of TF_CONFIG to join; unreachable: {listing}. Start every worker "
-                "with the same command and its own TF_CONFIG task (see docs/distributed.md), check the addresses "
-                "and firewalls, or raise --peer-timeout when workers start far apart")
-
-    with exit_unless_done(peer_timeout, no_peers):
-        strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    wait_for_peers(spec, peer_timeout)
+    strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     _STRATEGIES_MADE[name] = strategy
     return strategy
 
