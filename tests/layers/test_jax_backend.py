@@ -77,12 +77,18 @@ check_crf()
 cell = kerasrnn.layers.NTMCell(8, memory_size=6, memory_width=4)
 out = keras.layers.RNN(cell, return_sequences=True)(x)
 assert out.shape == (4, 7, cell.output_size) and np.isfinite(np.asarray(out)).all()
+# The NTM cell, attention, DeepRNN, OutputFeedbackRNN and tree layers:
+# outputs, losses and weights after SGD steps equal TensorFlow's.
+from tests.layers.backend_layers import check_against_reference
+
+check_against_reference(os.environ["KERASRNN_BACKEND_REFERENCE"])
 print("OK")
 """
 
 
-def test_layers_train_like_keras_on_the_jax_backend():
-    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
+def test_layers_train_like_keras_on_the_jax_backend(backend_reference):
+    env = dict(os.environ, KERASRNN_BACKEND_REFERENCE=backend_reference,
+               KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CODE)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
     )

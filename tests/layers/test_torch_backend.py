@@ -85,12 +85,18 @@ theirs.build(x.shape)
 ours.set_weights(theirs.get_weights())
 for _ in range(2):
     np.testing.assert_allclose(numpy(ours(x)), numpy(theirs(x)), atol=1e-5)
+# The NTM cell, attention, DeepRNN, OutputFeedbackRNN and tree layers:
+# outputs, losses and weights after SGD steps equal TensorFlow's.
+from tests.layers.backend_layers import check_against_reference
+
+check_against_reference(os.environ["KERASRNN_BACKEND_REFERENCE"])
 print("OK")
 """
 
 
-def test_layers_work_and_train_like_keras_on_the_torch_backend():
-    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=ROOT)
+def test_layers_work_and_train_like_keras_on_the_torch_backend(backend_reference):
+    env = dict(os.environ, KERASRNN_BACKEND_REFERENCE=backend_reference,
+               KERAS_BACKEND="torch", PYTHONPATH=ROOT)
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(CODE)], cwd=ROOT, capture_output=True, text=True, timeout=600, env=env
     )
