@@ -8,6 +8,10 @@ differ from their state (an LSTM carries `(h, c)` and emits `h`), so this module
 provides the same contract with a lean TensorFlow implementation: inputs and
 outputs in `TensorArray`s, the carry as plain loop variables, and `unroll`
 steps per loop iteration. Other backends use `keras.ops.scan` unchanged.
+
+Inside `export_loops(target)` the TensorFlow loop takes instead the form a
+converter reads (TFLite's builtin ops, or tf2onnx's ONNX `Loop`): one step
+per iteration, written in iteration order.
 """
 
 import contextlib
