@@ -103,28 +103,31 @@ class CRF(keras.layers.Layer):
     def num_tags(self):
         return None if not self.built else self.transitions.shape[0]
 
-    def _lengths(self, potentials, mask):
-        batch_steps = ops.shape(potentials)[:2]
-        if mask is None:
-            return ops.full((batch_steps[0],), batch_steps[1], dtype="int32")
-        if len(mask.shape) != 2 or (None not in (mask.shape[1], potentials.shape[1])
-                                    and mask.shape[1] != potentials.shape[1]) \
-                or (None not in (mask.shape[0], potentials.shape[0]) and mask.shape[0] != potentials.shape[0]):
-            raise InputError(
-                f"`mask` must have shape (batch, steps) = {tuple(potentials.shape[:2])} to match the "
-                f"potentials. Received: mask.shape={tuple(mask.shape)}"
-            )
-        return ops.sum(ops.cast(mask, "int32"), axis=1)
-
-    def _unary(self, potentials, lengths):
-        """The potentials with the start and end scores added to each
-        sequence's first and last step."""
-        potentials = ops.convert_to_tensor(potentials)
+    def _check(self, potentials, mask):
+        """Static shape checks of the potentials and the mask."""
         if len(potentials.shape) != 3 or (self.num_tags is not None and potentials.shape[-1] != self.num_tags):
             raise InputError(
                 f"`potentials` must have shape (batch, steps, {self.num_tags}) for this CRF. "
                 f"Received: potentials.shape={tuple(potentials.shape)}"
             )
+        if mask is None:
+            return
+        mismatch = any(None not in (m, p) and m != p for m, p in zip(mask.shape, potentials.shape[:2]))
+        if len(mask.shape) != 2 or mismatch:
+            raise InputError(
+                f"`mask` must have shape (batch, steps) = {tuple(potentials.shape[:2])} to match the "
+                f"potentials. Received: mask.shape={tuple(mask.shape)}"
+            )
+
+    def _lengths(self, potentials, mask):
+        if mask is None:
+            batch_steps = ops.shape(potentials)[:2]
+            return ops.full((batch_steps[0],), batch_steps[1], dtype="int32")
+        return ops.sum(ops.cast(mask, "int32"), axis=1)
+
+    def _unary(self, potentials, lengths):
+        """The potentials with the start and end scores added to each
+        sequence's first and last step."""
         if not self.use_boundary_transitions:
             return potentials
         steps = ops.shape(potentials)[1]
@@ -137,6 +140,8 @@ class CRF(keras.layers.Layer):
 
     def log_likelihood(self, potentials, tags, mask=None):
         """`(batch,)` log p(tags | potentials) (0 for an empty sequence)."""
+        potentials = ops.convert_to_tensor(potentials)
+        self._check(potentials, mask)
         lengths = self._lengths(potentials, mask)
         unary = self._unary(potentials, lengths)
         transitions = ops.cast(self.transitions, unary.dtype)
@@ -146,15 +151,16 @@ class CRF(keras.layers.Layer):
     def decode(self, potentials, mask=None):
         """Viterbi: `(tags, best_score)`, `(batch, T)` int32 (0 at padded
         steps) and `(batch,)`."""
+        potentials = ops.convert_to_tensor(potentials)
+        self._check(potentials, mask)
         lengths = self._lengths(potentials, mask)
         unary = self._unary(potentials, lengths)
         return crf_ops.crf_decode(unary, ops.cast(self.transitions, unary.dtype), lengths)
 
     def call(self, potentials, mask=None, decode=False):
         if not decode:
-            # Validate the mask now rather than when the loss runs.
-            self._lengths(potentials, mask)
-            self._unary(potentials, self._lengths(potentials, mask))
+            # Checked now rather than when the loss runs.
+            self._check(potentials, mask)
             # A new tensor: the input's may carry a Keras mask that would
             # make Keras weight the per-sequence loss per step.
             return ops.copy(potentials)
