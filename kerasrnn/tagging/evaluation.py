@@ -33,7 +33,8 @@ def evaluate_tags(gold, predicted, scheme, tags=None):
     Args:
         gold, predicted: Lists of tag sequences (strings), the same lengths.
         scheme: `"pos"`, `"iob2"` or `"iobes"` (the last two add seqeval's
-            strict span precision/recall/F1 and per-type table).
+            strict span precision/recall/F1 and per-type table; tags outside
+            the scheme, such as `<unk>`, count as `O` for spans).
         tags: Tag order of the confusion matrix (default: sorted gold tags).
 
     Returns:
@@ -88,7 +89,14 @@ def _span_scores(gold, predicted, scheme):
     import warnings
 
     options = {"mode": "strict", "scheme": IOBES if scheme == "iobes" else IOB2, "zero_division": 0}
-    gold, predicted = [list(s) for s in gold], [list(s) for s in predicted]
+    prefixes = ("B-", "I-", "E-", "S-") if scheme == "iobes" else ("B-", "I-")
+
+    def spans_only(tags):
+        # A tag outside the scheme (`<unk>`: a gold tag training never saw,
+        # or a prediction of it) is no entity, as seqeval needs.
+        return [t if t == "O" or (t[:2] in prefixes and len(t) > 2) else "O" for t in tags]
+
+    gold, predicted = [spans_only(s) for s in gold], [spans_only(s) for s in predicted]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns about ill-formed predicted spans; they count as wrong
         report = metrics.classification_report(gold, predicted, output_dict=True, **options)

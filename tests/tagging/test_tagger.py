@@ -62,6 +62,9 @@ def test_scores_and_baseline_exact():
     tags = result["confusion"]["tags"]
     counts = np.array(result["confusion"]["counts"])
     assert counts[tags.index("S-GPE"), tags.index("O")] == 1 and counts.sum() == 6
+    # A predicted <unk> (a tag outside the scheme) is no span, and a wrong token.
+    unknown = tagging.evaluate_tags([("S-PER", "O")], [("S-PER", "<unk>")], "iobes")
+    assert unknown["span_f1"] == 1.0 and unknown["token_accuracy"] == 0.5
     pos = tagging.evaluate_tags([("A", "B")], [("A", "A")], "pos")
     assert pos["token_accuracy"] == 0.5 and "span_f1" not in pos
     with pytest.raises(InputError, match="same lengths"):
