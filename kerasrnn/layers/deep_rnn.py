@@ -13,6 +13,7 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.cell import get_activation
+from kerasrnn.layers.sequence import SequenceInputChecks
 from kerasrnn.ops import rnn
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import check_positive_int_tuple
@@ -288,7 +289,7 @@ _CELL_ARGS = ("cells", "input_skip", "output_skip", "residual", "input_units", "
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn")
-class DeepRNN(keras.layers.RNN):
+class DeepRNN(SequenceInputChecks, keras.layers.RNN):
     """A deep RNN over sequences: `keras.layers.RNN` around a `DeepRNNCell`.
 
     Computes the equations of `DeepRNNCell` at every step. With

@@ -13,6 +13,8 @@ from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.cell import get_activation
+from kerasrnn.layers.sequence import check_initial_state
+from kerasrnn.layers.sequence import check_sequence_inputs
 from kerasrnn.ops import rnn
 from kerasrnn.validation import check_choice
 from kerasrnn.validation import check_positive_int
@@ -177,7 +179,9 @@ class OutputFeedbackRNN(keras.layers.Layer):
             the fed-back value and repeat the previous output.
         training: Teacher forcing when `targets` are given.
 
-    Output shape: `(batch, timesteps, K)`.
+    Output shape: `(batch, timesteps, K)`; `(batch, 0, K)` over a time axis
+    of length 0. Bad `inputs`, `mask` or `initial_state` shapes or dtypes are
+    errors that name the argument, as for the other sequence layers.
 
     Example:
 
@@ -235,25 +239,24 @@ class OutputFeedbackRNN(keras.layers.Layer):
     def call(self, inputs, targets=None, initial_state=None, mask=None, training=False):
         if tree.is_nested(mask):
             mask = mask[0]
+        check_sequence_inputs(self, inputs, mask)
         cell, inner = self.cell, self.cell.cell
         batch = ops.shape(inputs)[0]
         if initial_state is None:
             states = cell.get_initial_state(batch)[:-1]
         else:
-            states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
-            if len(states) != len(cell.cell_state_size):
-                raise ValueError(
-                    f"`initial_state` must hold the cell's {len(cell.cell_state_size)} state tensor(s). "
-                    f"Received: {len(states)}"
-                )
+            names = getattr(inner, "state_names", None) or ["states"]
+            states = check_initial_state(self, initial_state, cell.cell_state_size, names, inputs.shape)
+        if targets is not None:
+            targets = self._check_targets(targets, inputs)
+        if inputs.shape[1] == 0:  # no step to take (Keras's loop would fail taking step 0)
+            return ops.zeros((batch, 0, cell.output_size), dtype=self.compute_dtype)
         x = ops.moveaxis(inputs, 1, 0)
         m = None if mask is None else ops.moveaxis(ops.cast(mask, "bool"), 1, 0)
         if isinstance(inner, DropoutRNNCell):  # masks drawn once, outside the loop
             width = inputs.shape[-1] + cell.output_size
             inner.get_dropout_mask(ops.ones((batch, width), dtype=inputs.dtype))
             inner.get_recurrent_dropout_mask(ops.ones((batch, cell.cell_state_size[0]), dtype=inputs.dtype))
-        if targets is not None:
-            targets = self._check_targets(targets, inputs)
         if targets is not None and training:
             z = ops.moveaxis(targets, 1, 0)
             fed = ops.concatenate([ops.zeros_like(z[:1]), z[:-1]], axis=0)

@@ -24,7 +24,71 @@ from kerasrnn.validation import check_choice
 __all__ = ["RecurrentLayer"]
 
 
-class RecurrentLayer(keras.layers.RNN):
+class SequenceInputChecks:
+    """The checks of a sequence layer's call, for subclasses of
+    `keras.layers.RNN` (listed before it among the bases).
+
+    Before any loop runs: `sequences` must be rank 3 with a real (or
+    integer/boolean) dtype, `mask` `(batch, timesteps)`, and `initial_state`
+    one `(batch, size)` tensor per entry of `state_size`, with the inputs'
+    batch; each mismatch is an error naming the argument and what was
+    received. Over a time axis of length 0 the states stay as they were:
+    the final states are the initial ones (zeros if none, a stateful layer's
+    own), the returned sequence is `(batch, 0, output_size)`, and the last
+    output is the initial `h` for cells whose output is `h` (zeros
+    otherwise). The length must be known when the call is traced (always in
+    eager calls and under XLA); a length 0 known only at run time (a graph
+    traced with `timesteps=None`) fails in the loop.
+    """
+
+    def compute_output_spec(self, sequences, *args, **kwargs):
+        # Symbolic calls (functional models) take their shapes from
+        # `compute_output_shape` without tracing `call`.
+        _check_real_dtype(self, sequences.dtype)
+        initial_state = kwargs.get("initial_state", args[0] if args else None)
+        if initial_state is not None:
+            self._check_initial_state(initial_state, sequences.shape)
+        return super().compute_output_spec(sequences, *args, **kwargs)
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        check_sequence_inputs(self, sequences, mask)
+        if initial_state is not None:
+            initial_state = self._check_initial_state(initial_state, sequences.shape)
+        if sequences.shape[1] == 0:
+            return self._call_without_steps(sequences, initial_state)
+        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+
+    def _call_without_steps(self, sequences, initial_state):
+        """A call over zero time steps (a time axis of static length 0):
+        the states stay as they were (the initial ones, zeros if none), the
+        sequence of outputs is empty, and the last output is the initial `h`
+        for cells whose output is `h` (zeros for cells that read their
+        output out of the state with the step's input, having no step).
+        Keras's loop would fail taking step 0."""
+        batch = ops.shape(sequences)[0]
+        if initial_state is None:
+            if self.stateful:
+                initial_state = self._check_initial_state(self.states, sequences.shape)
+            else:
+                initial_state = self.get_initial_state(batch)
+        dtype = self.compute_dtype
+        states = [ops.cast(ops.convert_to_tensor(s), dtype) for s in tree.flatten(initial_state)]
+        size = self.cell.output_size
+        if getattr(self.cell, "output_is_state", False):
+            last_output = states[0]
+        else:
+            last_output = ops.zeros((batch, size), dtype=dtype)
+        output = ops.zeros((batch, 0, size), dtype=dtype) if self.return_sequences else last_output
+        return (output, *states) if self.return_state else output
+
+    def _check_initial_state(self, initial_state, sequences_shape):
+        """The states as a list, checked against the state sizes and the
+        inputs' batch wherever the shapes are known (always in eager calls)."""
+        names = getattr(self.cell, "state_names", None) or ["states"]
+        return check_initial_state(self, initial_state, self.state_size, names, sequences_shape)
+
+
+class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
     """A sequence layer that drives one kerasrnn cell over time.
 
     Subclasses set `cell_class` and `cell_name`. Every constructor argument of
@@ -40,13 +104,9 @@ class RecurrentLayer(keras.layers.RNN):
     Keras's generic loop. `loop_implementation` says which loop a call takes;
     all paths give the same numbers.
 
-    Over a time axis of length 0 the states stay as they were: the final
-    states are the initial ones (zeros if none, a stateful layer's own), the
-    returned sequence is `(batch, 0, units)`, and the last output is the
-    initial `h` (zeros for cells whose output also reads the step's input,
-    `LRU` and `HawkBlock`). The length must be known when the call is traced
-    (always in eager calls and under XLA); a length 0 known only at run time
-    (a graph traced with `timesteps=None`) fails in the loop.
+    Its call arguments are checked, and a time axis of length 0 handled, as
+    `SequenceInputChecks` says (the last output over zero steps is zeros for
+    cells whose output also reads the step's input, `LRU` and `HawkBlock`).
     """
 
     cell_class = None
@@ -172,69 +232,6 @@ class RecurrentLayer(keras.layers.RNN):
                 ),
                 self.get_initial_state(batch_size),
             )
-
-    def compute_output_spec(self, sequences, *args, **kwargs):
-        # Symbolic calls (functional models) take their shapes from
-        # `compute_output_shape` without tracing `call`.
-        _check_real_dtype(self, sequences.dtype)
-        initial_state = kwargs.get("initial_state", args[0] if args else None)
-        if initial_state is not None:
-            self._check_initial_state(initial_state, sequences.shape)
-        return super().compute_output_spec(sequences, *args, **kwargs)
-
-    def call(self, sequences, initial_state=None, mask=None, training=False):
-        _check_rank3(sequences.shape)
-        _check_real_dtype(self, sequences.dtype)
-        if mask is not None:
-            _check_mask(tree.flatten(mask)[0], sequences.shape)
-        if initial_state is not None:
-            initial_state = self._check_initial_state(initial_state, sequences.shape)
-        if sequences.shape[1] == 0:
-            return self._call_without_steps(sequences, initial_state)
-        return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
-
-    def _call_without_steps(self, sequences, initial_state):
-        """A call over zero time steps (a time axis of static length 0):
-        the states stay as they were (the initial ones, zeros if none), the
-        sequence of outputs is empty, and the last output is the initial `h`
-        for cells whose output is `h` (zeros for cells that read their
-        output out of the state with the step's input, having no step).
-        Keras's loop would fail taking step 0."""
-        batch = ops.shape(sequences)[0]
-        if initial_state is None:
-            if self.stateful:
-                initial_state = self._check_initial_state(self.states, sequences.shape)
-            else:
-                initial_state = self.get_initial_state(batch)
-        dtype = self.compute_dtype
-        states = [ops.cast(ops.convert_to_tensor(s), dtype) for s in tree.flatten(initial_state)]
-        size = self.cell.output_size
-        if getattr(self.cell, "output_is_state", False):
-            last_output = states[0]
-        else:
-            last_output = ops.zeros((batch, size), dtype=dtype)
-        output = ops.zeros((batch, 0, size), dtype=dtype) if self.return_sequences else last_output
-        return (output, *states) if self.return_state else output
-
-    def _check_initial_state(self, initial_state, sequences_shape):
-        """The states as a list, checked against the state sizes and the
-        inputs' batch wherever the shapes are known (always in eager calls)."""
-        states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
-        batch = sequences_shape[0]
-        expected = [(batch, size) for size in self.state_size]
-        received = [_static_shape(state) for state in states]
-        if len(received) == len(expected) and all(
-            shape is not None and len(shape) == 2
-            and all(a is None or b is None or a == b for a, b in zip(shape, want))
-            for shape, want in zip(received, expected)
-        ):
-            return states
-        names = ", ".join(self.cell.state_names)
-        raise InputError(
-            f"`initial_state` must hold {_count(len(expected))} for {type(self).__name__} "
-            f"({names}), of {_shapes(expected)}: (batch, state size) with the inputs' "
-            f"batch. Received: {_count(len(received))} of {_shapes(received)}"
-        )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):
@@ -376,6 +373,38 @@ def _gradient_may_be_taken():
     return True
 
 
+def check_sequence_inputs(layer, sequences, mask=None):
+    """Checks a sequence layer's `sequences` (rank 3, a real, integer or
+    boolean dtype) and `mask` (`(batch, timesteps)`), naming what was
+    received."""
+    _check_rank3(sequences.shape)
+    _check_real_dtype(layer, sequences.dtype)
+    if mask is not None:
+        _check_mask(tree.flatten(mask)[0], sequences.shape)
+
+
+def check_initial_state(layer, initial_state, state_size, state_names, sequences_shape):
+    """`initial_state` as a list, checked to hold one `(batch, size)` tensor
+    per entry of `state_size` with the inputs' batch, wherever the shapes are
+    known (always in eager calls); otherwise an `InputError` naming
+    `layer`'s states (`state_names`) and what was received."""
+    states = list(initial_state) if tree.is_nested(initial_state) else [initial_state]
+    batch = sequences_shape[0]
+    expected = [(batch, size) for size in state_size]
+    received = [_static_shape(state) for state in states]
+    if len(received) == len(expected) and all(
+        shape is not None and len(shape) == 2
+        and all(a is None or b is None or a == b for a, b in zip(shape, want))
+        for shape, want in zip(received, expected)
+    ):
+        return states
+    raise InputError(
+        f"`initial_state` must hold {_count(len(expected))} for {type(layer).__name__} "
+        f"({', '.join(state_names)}), of {_shapes(expected)}: (batch, state size) with the inputs' "
+        f"batch. Received: {_count(len(received))} of {_shapes(received)}"
+    )
+
+
 def _check_rank3(shape):
     if len(shape) != 3:
         raise ValueError(
@@ -384,7 +413,7 @@ def _check_rank3(shape):
         )
 
 
-def _check_real_dtype(layer, dtype):
+def _check_real_dtype(layer, dtype, argument="inputs"):
     # Integer and boolean inputs are cast to the compute dtype, as Keras's
     # layers cast them; a string fails deep in a cast, and a complex input
     # would lose its imaginary part without a word.
@@ -393,8 +422,14 @@ def _check_real_dtype(layer, dtype):
         return
     raise InputError(
         f"{type(layer).__name__} expects a float tensor (or integers or booleans, "
-        f"cast to {layer.compute_dtype}) as `inputs`. Received: dtype={dtype}"
+        f"cast to {layer.compute_dtype}) as `{argument}`. Received: dtype={dtype}"
     )
+
+
+def check_real_dtype(layer, tensor, argument="inputs"):
+    """Refuses a `tensor` (the call argument `argument` of `layer`) whose
+    dtype is not a float, integer or boolean one (a string, a complex)."""
+    _check_real_dtype(layer, tensor.dtype, argument)
 
 
 def _static_shape(tensor):

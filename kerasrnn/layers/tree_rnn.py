@@ -14,7 +14,9 @@ from keras import ops
 
 from kerasrnn.layers.cell import get_activation
 from kerasrnn.layers.lstm import unit_forget_bias_initializer
+from kerasrnn.layers.sequence import check_real_dtype
 from kerasrnn.ops.scan import scan
+from kerasrnn.validation import InputError
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import check_positive_int
 
@@ -105,6 +107,13 @@ class _TreeLayer(keras.layers.Layer):
             _check_input_shapes(getattr(inputs, "shape", inputs))
         features, left, right = inputs
         _check_input_shapes([tuple(features.shape), tuple(left.shape), tuple(right.shape)])
+        check_real_dtype(self, features, "node_features")
+        for name, children in (("left", left), ("right", right)):
+            dtype = keras.backend.standardize_dtype(children.dtype)
+            if "int" not in dtype:
+                raise InputError(
+                    f"`{name}` must hold integer child indices (-1 for none). Received: {name}.dtype={dtype}"
+                )
         nodes = ops.shape(features)[1]
         batch = ops.shape(features)[0]
         # Node-major, projected once for all nodes; -1 (no child) -> slot `nodes`.

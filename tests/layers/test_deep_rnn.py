@@ -158,3 +158,25 @@ def test_bad_arguments():
         DeepRNN([LSTMCell(3)], input_skip="yes")
     with pytest.raises(ValueError, match="mlp_activation"):
         DeepRNN([LSTMCell(3)], mlp_activation="nope")
+
+
+def test_bad_call_arguments_are_named_before_the_loop():
+    layer = DeepRNN([LSTMCell(4), GRUCell(3)], return_state=True)
+    x = np.zeros((2, 5, 3), "float32")
+    with pytest.raises(ValueError, match=r"expects a float tensor .* as `inputs`. Received: dtype=string"):
+        layer(np.full((2, 5, 3), "a"))
+    with pytest.raises(ValueError, match=r"`initial_state` must hold 3 tensors for DeepRNN .*Received: 3 tensors of shapes \(3, 4\)"):
+        layer(x, initial_state=[np.zeros((3, 4), "float32"), np.zeros((3, 4), "float32"), np.zeros((3, 3), "float32")])
+    with pytest.raises(ValueError, match=r"`mask` must have shape \(batch, timesteps\) = \(2, 5\). Received: mask.shape=\(2, 4\)"):
+        layer(x, mask=np.ones((2, 4), bool))
+    with pytest.raises(ValueError, match=r"of rank 3, .* Received: inputs.shape=\(2, 3\)"):
+        layer(np.zeros((2, 3), "float32"))
+
+
+def test_zero_steps_return_the_initial_states():
+    initial = [np.full((2, 4), 0.5, "float32"), np.full((2, 4), -0.5, "float32"), np.full((2, 3), 0.25, "float32")]
+    layer = DeepRNN([LSTMCell(4), GRUCell(3)], return_sequences=True, return_state=True)
+    outputs, *states = layer(np.zeros((2, 0, 3), "float32"), initial_state=initial)
+    assert tuple(outputs.shape) == (2, 0, 3)
+    for state, expected in zip(states, initial):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(state), expected)

@@ -132,3 +132,16 @@ def test_vector_to_sequence_learns_progressions_free_running():
     model.fit({"vector": vectors, "targets": sequences}, sequences, epochs=20, batch_size=32, verbose=0)
     token, exact = free_running_scores(model, test_vectors, test_sequences)
     assert before < 0.1 and token > 0.95 and exact > 0.9, (before, token, exact)
+
+
+def test_bad_call_arguments_are_named_and_zero_steps_give_an_empty_sequence():
+    layer = OutputFeedbackRNN(LSTMCell(4), output_units=2)
+    x = np.zeros((2, 5, 3), "float32")
+    with pytest.raises(ValueError, match=r"expects a float tensor .* as `inputs`. Received: dtype=string"):
+        layer(np.full((2, 5, 3), "a"))
+    with pytest.raises(ValueError, match=r"`initial_state` must hold 2 tensors for OutputFeedbackRNN \(h, c\).*Received: 2 tensors of shapes \(3, 4\), \(3, 4\)"):
+        layer(x, initial_state=[np.zeros((3, 4), "float32")] * 2)
+    with pytest.raises(ValueError, match=r"`mask` must have shape \(batch, timesteps\) = \(2, 5\)"):
+        layer(x, mask=np.ones((2, 6), bool))
+    empty = layer(np.zeros((2, 0, 3), "float32"))
+    assert tuple(empty.shape) == (2, 0, 2)

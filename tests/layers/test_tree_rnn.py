@@ -111,3 +111,14 @@ def test_bad_arguments_and_inputs():
         TreeRNN(3)(_features())
     with pytest.raises(ValueError, match="left"):
         TreeRNN(3)([_features(), np.zeros((1, 5), "int32"), RIGHT])
+
+
+def test_tree_inputs_of_the_wrong_dtype_are_named():
+    features = np.zeros((1, 3, 2), "float32")
+    left, right = np.array([[-1, -1, 0]]), np.array([[-1, -1, 1]])
+    layer = TreeRNN(4)
+    layer([features, left, right])
+    with pytest.raises(ValueError, match=r"as `node_features`. Received: dtype=string"):
+        layer([np.full((1, 3, 2), "a"), left, right])
+    with pytest.raises(ValueError, match=r"`right` must hold integer child indices \(-1 for none\). Received: right.dtype=float32"):
+        layer([features, left, right.astype("float32")])
