@@ -25,7 +25,7 @@ from tests.helpers import read_metrics
 from tests.helpers import run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TIMEOUT = 600
+TIMEOUT = 900
 
 CHAR_LM = ("char-lm", "--quick", "--max-chars", "3000", "--units", "8", "--embedding-dim", "4",
            "--sample-length", "5", "--progress", "none")
@@ -88,13 +88,20 @@ def assert_same_metrics(actual, expected, rtol=1e-4):
         np.testing.assert_allclose(_floats(actual)[path], value, rtol=rtol, atol=1e-7, err_msg=path)
 
 
-@pytest.fixture(scope="module")
-def mirrored_runs(tmp_path_factory):
-    """Every `TINY` run with `--strategy none` and `mirrored` in one process
-    with 2 logical CPU devices; `(directory, exit codes, stdout)`."""
-    directory = tmp_path_factory.mktemp("mirrored")
-    runs = {**TINY, "forecast": _forecast_csv(str(directory))}
-    refused = {name: argv for name, (argv, _) in REFUSED.items()}
+#: The mirrored comparisons, in groups of one subprocess each (so that
+#: `pytest -n` spreads them), with the refused runs.
+GROUPS = {
+    "char-lm": ["char-lm", "char-lm-tbptt"],
+    "seq2seq-sentiment": ["sentiment", "dates", "bible-modernize"],
+    "ntm": ["ntm-copy", "ntm-repeat-copy", "ntm-recall", "ntm-sort", "ntm-ngrams"],
+    "others": ["tree-arith", "vec2seq", "forecast"],
+}
+
+
+def _mirrored(directory, runs, refused=None):
+    """Runs `runs` (`{name: argv}`) with `--strategy none` and `mirrored` in
+    one process with 2 logical CPU devices, and `refused` with `mirrored`;
+    `(exit codes, CompletedProcess)`."""
     result = run_python(
         f"""
         import json
@@ -114,7 +121,7 @@ def mirrored_runs(tmp_path_factory):
             for strategy in ("none", "mirrored"):
                 output = {str(directory)!r} + f"/{{name}}/{{strategy}}"
                 codes[f"{{name}}/{{strategy}}"] = main(list(argv) + ["--strategy", strategy, "--output", output])
-        for name, argv in {refused!r}.items():
+        for name, argv in {refused or {}!r}.items():
             codes[name] = main(list(argv) + ["--strategy", "mirrored", "--output", {str(directory)!r} + "/" + name])
         print("CODES", json.dumps(codes))
         """,
@@ -122,18 +129,39 @@ def mirrored_runs(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-5000:]
     codes = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("CODES"))[6:])
-    return directory, codes, result
+    return codes, result
 
 
+@pytest.fixture(scope="module")
+def mirrored_runs(tmp_path_factory):
+    """`{group: (directory, exit codes, CompletedProcess)}`, each group run
+    on first use."""
+    done = {}
+
+    def run(group):
+        if group not in done:
+            directory = tmp_path_factory.mktemp(f"mirrored-{group}")
+            runs = {name: TINY[name] if name != "forecast" else _forecast_csv(str(directory))
+                    for name in GROUPS[group]}
+            refused = {name: argv for name, (argv, _) in REFUSED.items()} if group == "char-lm" else None
+            done[group] = (directory, *_mirrored(directory, runs, refused))
+        return done[group]
+
+    return run
+
+
+@pytest.mark.xdist_group("mirrored-char-lm")
 def test_mirrored_splits_the_global_batch(mirrored_runs):
-    _, _, result = mirrored_runs
+    _, _, result = mirrored_runs("char-lm")
     per_replica = next(line for line in result.stdout.splitlines() if line.startswith("PER_REPLICA"))
     assert json.loads(per_replica.split(" ", 1)[1]) == [16, 16]  # global batch 32 split in two
 
 
-@pytest.mark.parametrize("name", [*TINY, "forecast"])
-def test_mirrored_run_matches_single_device(mirrored_runs, name):
-    directory, codes, result = mirrored_runs
+@pytest.mark.parametrize("group, name", [
+    pytest.param(group, name, marks=pytest.mark.xdist_group(f"mirrored-{group}"))
+    for group, names in GROUPS.items() for name in names])
+def test_mirrored_run_matches_single_device(mirrored_runs, group, name):
+    directory, codes, result = mirrored_runs(group)
     assert codes[f"{name}/none"] == codes[f"{name}/mirrored"] == 0, result.stderr[-5000:]
     single, mirrored = read_metrics(directory / name / "none"), read_metrics(directory / name / "mirrored")
     assert mirrored["distribution"] == {"strategy": "mirrored", "replicas": 2, "chief": True}
@@ -141,9 +169,10 @@ def test_mirrored_run_matches_single_device(mirrored_runs, name):
     assert_same_metrics(mirrored, single)
 
 
+@pytest.mark.xdist_group("mirrored-char-lm")
 @pytest.mark.parametrize("name", list(REFUSED))
 def test_mirrored_refuses_a_batch_that_does_not_split(mirrored_runs, name):
-    directory, codes, result = mirrored_runs
+    directory, codes, result = mirrored_runs("char-lm")
     assert codes[name] == 2
     assert REFUSED[name][1] in result.stderr
     assert not os.path.exists(directory / name)  # refused before anything is written
@@ -220,6 +249,7 @@ def two_workers(tmp_path_factory):
     return directory / "run", codes, logs
 
 
+@pytest.mark.xdist_group("two-workers")
 def test_multi_worker_run_ends_with_identical_weights_and_chief_only_outputs(two_workers):
     output, codes, logs = two_workers
     assert codes == [0, 0], "\n".join(log[-3000:] for log in logs)
@@ -234,6 +264,7 @@ def test_multi_worker_run_ends_with_identical_weights_and_chief_only_outputs(two
     assert f"Outputs are in {output}{os.sep}.worker-1" in logs[1]
 
 
+@pytest.mark.xdist_group("two-workers")
 def test_worker_killed_mid_run_and_both_restarted_resume_to_the_same_end(two_workers, tmp_path):
     reference_output, reference_codes, reference_logs = two_workers
     assert reference_codes == [0, 0]
