@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from kerasrnn.data import translation
 from kerasrnn.seq2seq.search import beam_search
+from kerasrnn.seq2seq.search import check_beam_options
 from kerasrnn.seq2seq.search import greedy_search
 from kerasrnn.training.distribute import outside_strategy_scope
 
@@ -32,6 +33,8 @@ class BatchedSearch:
         beam_width: `None` for greedy search, else the beam width (the best
             hypothesis of each beam is kept).
         length_penalty: GNMT length penalty alpha of beam search.
+        beam_options: Further `beam_search` arguments (`coverage_penalty`,
+            `block_ngram_repeat`, `min_length`, `length_penalty_type`).
 
     Call arguments:
         source_ids: `(n, source_length)` int array (0-padded, end token
@@ -43,13 +46,15 @@ class BatchedSearch:
     (empty otherwise).
     """
 
-    def __init__(self, model, max_length, beam_width=None, length_penalty=0.0):
+    def __init__(self, model, max_length, beam_width=None, length_penalty=0.0, beam_options=None):
         self.max_length = max_length
+        beam_options = check_beam_options(beam_options)
         if beam_width is None:
             self.fn = tf.function(lambda x: greedy_search(model, x, max_length))
         else:
             def best(x):
-                result = beam_search(model, x, beam_width, max_length, length_penalty=length_penalty)
+                result = beam_search(model, x, beam_width, max_length, length_penalty=length_penalty,
+                                     **beam_options)
                 return {k: (v[:, 0] if v is not None else None) for k, v in result.items()}
 
             self.fn = tf.function(best)

@@ -3,7 +3,8 @@
 `export_translator` writes a SavedModel with two signatures,
 
 * `translate`: greedy search;
-* `translate_beam`: beam search (`beam_width`, `length_penalty` fixed at export),
+* `translate_beam`: beam search (`beam_width`, `length_penalty` and any
+  `beam_options` of `beam_search`, e.g. n-gram blocking, fixed at export),
 
 each mapping a `tf.string` batch `(batch,)` to a dict with `translations`
 (`tf.string` `(batch,)`), `scores` (`(batch,)`, the best hypothesis's score),
@@ -33,6 +34,7 @@ import tensorflow as tf
 
 from kerasrnn.data import translation
 from kerasrnn.seq2seq.search import beam_search
+from kerasrnn.seq2seq.search import check_beam_options
 from kerasrnn.seq2seq.search import greedy_search
 from kerasrnn.training.distribute import outside_strategy_scope
 from kerasrnn.validation import check_positive_int
@@ -41,12 +43,15 @@ STRINGS = tf.TensorSpec([None], tf.string)
 
 
 def translate_fns(model, source_vocab, target_vocab, max_source_length, max_length,
-                  beam_width=4, length_penalty=0.0, replace_unknown=False):
+                  beam_width=4, length_penalty=0.0, replace_unknown=False, beam_options=None):
     """`(greedy_fn, beam_fn, tables)`: string batch → output dict functions.
 
     The functions use TensorFlow string ops around kerasrnn's searches; the
     returned lookup tables must be tracked by whatever saves them.
+    `beam_options`: further `beam_search` arguments (`coverage_penalty`,
+    `block_ngram_repeat`, `min_length`, `length_penalty_type`).
     """
+    beam_options = check_beam_options(beam_options)
     max_source_length = check_positive_int("max_source_length", max_source_length)
     max_length = check_positive_int("max_length", max_length)
     beam_width = check_positive_int("beam_width", beam_width)
@@ -94,7 +99,7 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     def beam(sources):
         sources = checked(sources)
         result = beam_search(model, source_ids(sources), beam_width, max_length,
-                             length_penalty=length_penalty)
+                             length_penalty=length_penalty, **beam_options)
         attention = None if result["attention"] is None else result["attention"][:, 0]
         return outputs(result["ids"][:, 0], result["scores"][:, 0], result["lengths"][:, 0], sources,
                        attention)
@@ -104,10 +109,11 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
 
 @outside_strategy_scope()
 def export_translator(path, model, source_vocab, target_vocab, max_source_length, max_length,
-                      beam_width=4, length_penalty=0.0, replace_unknown=False):
+                      beam_width=4, length_penalty=0.0, replace_unknown=False, beam_options=None):
     """Writes the SavedModel described in this module's docstring to `path`."""
     greedy, beam, tables = translate_fns(model, source_vocab, target_vocab, max_source_length,
-                                         max_length, beam_width, length_penalty, replace_unknown)
+                                         max_length, beam_width, length_penalty, replace_unknown,
+                                         beam_options)
     archive = keras.export.ExportArchive()
     archive.track(model)
     for table in tables:

@@ -48,6 +48,7 @@ from kerasrnn.seq2seq.decoding import GreedyEmbeddingSampler
 from kerasrnn.seq2seq.decoding import SampleEmbeddingSampler
 from kerasrnn.seq2seq.decoding import tile_batch
 from kerasrnn.seq2seq.decoding.beam_ops import length_penalty as _length_penalty
+from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import InputError
 from kerasrnn.validation import check_non_negative_number
 from kerasrnn.validation import check_positive_int
@@ -287,6 +288,22 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, s
         "lengths": lengths,
         "attention": attention,
     }
+
+
+#: The options of `beam_search` beyond the beam width and the GNMT length
+#: penalty, which callers that store a search (an export, a batched
+#: evaluation) pass through as one `beam_options` dict.
+BEAM_OPTIONS = ("coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type")
+
+
+def check_beam_options(beam_options):
+    """`beam_options` as a dict of `beam_search` keyword arguments (`{}` for `None`)."""
+    if beam_options is None:
+        return {}
+    if not isinstance(beam_options, dict) or set(beam_options) - set(BEAM_OPTIONS):
+        raise ArgumentError("beam_options", beam_options,
+                            f"None or a dict with keys among {', '.join(BEAM_OPTIONS)}")
+    return dict(beam_options)
 
 
 def _latest_alignment(state, cell):

@@ -28,10 +28,14 @@ def _model():
     return model
 
 
-def _in_process(model, sources, beam):
+#: Decoding options baked into the exported beam search.
+BEAM_OPTIONS = {"block_ngram_repeat": 2, "coverage_penalty": 0.2}
+
+
+def _in_process(model, sources, beam, beam_options=BEAM_OPTIONS):
     ids = SOURCE_VOCAB.encode(sources, MAX_SOURCE, add_end=True).to_tensor().numpy()
     if beam:
-        out = np.asarray(beam_search(model, ids, 3, MAX_LENGTH, length_penalty=0.6)["ids"])[:, 0]
+        out = np.asarray(beam_search(model, ids, 3, MAX_LENGTH, length_penalty=0.6, **beam_options)["ids"])[:, 0]
     else:
         out = np.asarray(greedy_search(model, ids, MAX_LENGTH)["ids"])
     return [s.decode("utf-8") for s in TARGET_VOCAB.decode(out)]
@@ -78,7 +82,7 @@ def translator(tmp_path_factory):
     model = _model()
     export_dir = os.path.join(str(tmp_path_factory.mktemp("translator")), "export")
     export_translator(export_dir, model, SOURCE_VOCAB, TARGET_VOCAB, MAX_SOURCE, MAX_LENGTH,
-                      beam_width=3, length_penalty=0.6)
+                      beam_width=3, length_penalty=0.6, beam_options=BEAM_OPTIONS)
     return model, export_dir
 
 
@@ -102,6 +106,7 @@ def test_exported_translate_runs_without_kerasrnn(translator):
     greedy = _in_process(model, SOURCES, beam=False)
     assert result["greedy"] == greedy == result["signature"]
     assert result["beam"] == _in_process(model, SOURCES, beam=True)
+    assert result["beam"] != _in_process(model, SOURCES, beam=True, beam_options={})  # the options are baked in
     assert all(1 <= n <= MAX_LENGTH for n in result["lengths"])
     # A source longer than max_source_length is truncated: same as its prefix,
     # and flagged.
@@ -130,6 +135,8 @@ def test_export_bad_arguments(tmp_path):
         export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 4, beam_width=0)
     with pytest.raises(ValueError, match="max_length=0"):
         export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 0)
+    with pytest.raises(ValueError, match="beam_options.*block_ngram_repeat.*beam_size"):
+        export_translator(str(tmp_path), _model(), SOURCE_VOCAB, TARGET_VOCAB, 4, 4, beam_options={"beam_size": 2})
     no_attention = Seq2Seq(Encoder(len(SOURCE_VOCAB), 4, 6), Decoder(len(TARGET_VOCAB), 4, LSTMCell(6)))
     with pytest.raises(ValueError, match="replace_unknown=True"):
         export_translator(str(tmp_path), no_attention, SOURCE_VOCAB, TARGET_VOCAB, 4, 4,

@@ -203,7 +203,8 @@ def ngram_blocked_tokens(history, time, n, vocab_size):
         Boolean `(rows, vocab_size)`.
     """
     history = ops.cast(history, "int32")
-    rows, max_time = ops.shape(history)[0], history.shape[1]
+    rows = ops.shape(history)[0]
+    max_time = history.shape[1] if history.shape[1] is not None else ops.shape(history)[1]
     positions = ops.arange(max_time, dtype="int32")
 
     def shifted(i):  # shifted(i)[:, j] = history[:, j + i]

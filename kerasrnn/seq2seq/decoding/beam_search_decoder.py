@@ -113,7 +113,7 @@ def beam_search_step(time, logits, next_cell_state, beam_state, end_token, lengt
 
     step_log_probs = ops.log_softmax(logits, axis=-1)
     if block_ngram_repeat:
-        history = ops.reshape(beam_state.history, (batch * beam_width, -1))
+        history = ops.reshape(beam_state.history, (-1, beam_state.history.shape[-1]))  # static length
         blocked = ngram_blocked_tokens(history, time, block_ngram_repeat, vocab)
         step_log_probs = ops.where(ops.reshape(blocked, (batch, beam_width, vocab)), _BLOCKED,
                                    step_log_probs)
