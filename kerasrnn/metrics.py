@@ -105,7 +105,9 @@ def sequence_scores(model, batch, chunk=64):
     from kerasrnn.data.tasks.batches import pack
 
     x, y = pack(batch)
-    logits = np.concatenate([np.asarray(model.predict_on_batch(x[i : i + chunk])) for i in range(0, len(x), chunk)])
+    # `predict` (not `predict_on_batch`, which under a tf.distribute strategy
+    # returns one replica's share) gathers every replica's outputs.
+    logits = np.asarray(model.predict(x, batch_size=chunk, verbose=0))
     bits = np.asarray(bits_per_sequence(y, logits))
     errors = np.asarray(bit_errors_per_sequence(y, logits))
     return bits, errors, 1.0 / (1.0 + np.exp(-logits))

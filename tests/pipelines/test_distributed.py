@@ -78,7 +78,8 @@ def _floats(metrics, prefix=""):
         path = f"{prefix}/{key}"
         if isinstance(value, dict):
             found.update(_floats(value, path))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "second" not in key:
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and "second" not in key \
+                and key != "replicas":  # forecast's own record of the strategy
             found[path] = value
     return found
 
