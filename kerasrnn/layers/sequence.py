@@ -24,6 +24,10 @@ from kerasrnn.validation import check_choice
 __all__ = ["RecurrentLayer"]
 
 
+#: Whether `keras.Variable` takes `synchronization` (Keras 3.9 and later).
+_VARIABLES_SYNCHRONIZE = "synchronization" in inspect.signature(keras.Variable.__init__).parameters
+
+
 class SequenceInputChecks:
     """The checks of a sequence layer's call, for subclasses of
     `keras.layers.RNN` (listed before it among the bases).
@@ -220,6 +224,13 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
         # carries the states of its own share of the batch (its streams), and
         # a read outside the replicas sees the first replica's; elsewhere
         # they are plain variables.
+        # Keras versions whose Variable takes no `synchronization` (3.8) get
+        # plain variables: single-device stateful training is unchanged, and
+        # under a strategy the replicas would share one copy of the states.
+        synchronized = (
+            {"synchronization": "on_read", "aggregation": "only_first_replica"}
+            if _VARIABLES_SYNCHRONIZE else {}
+        )
         with keras.name_scope(self.name, caller=self):
             self.states = tree.map_structure(
                 lambda value: keras.Variable(
@@ -227,8 +238,7 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
                     trainable=False,
                     dtype=self.variable_dtype,
                     name="rnn_state",
-                    synchronization="on_read",
-                    aggregation="only_first_replica",
+                    **synchronized,
                 ),
                 self.get_initial_state(batch_size),
             )
