@@ -29,6 +29,8 @@ def check_cell(cell):
 
 
 def check_output_layer(output_layer):
+    """`output_layer` when it is a Keras layer or `None`; otherwise an
+    `ArgumentError` naming it."""
     if output_layer is not None and not isinstance(output_layer, keras.layers.Layer):
         raise ArgumentError("output_layer", output_layer, "a keras.layers.Layer or None")
     return output_layer
@@ -64,6 +66,8 @@ def expected_input_dim(cell):
 
 
 def check_input_width(cell, inputs, argument):
+    """Refuses `inputs` (the call argument `argument`) whose last axis is not
+    the width `cell`'s kernel takes, where both are known."""
     width = expected_input_dim(cell)
     got = inputs.shape[-1] if len(inputs.shape) else None
     if width is not None and got is not None and int(got) != width:
