@@ -353,7 +353,10 @@ def distributed(name, output, *, logdir=None, batch_size=None, peer_timeout=PEER
             f"a worker of the cluster stopped answering ({type(error).__name__}: {first}); this worker stops too. "
             "Every finished epoch is backed up: restart every worker with the same command to resume") from None
     finally:
-        _SCOPES.pop()[1].__exit__(None, None, None)
+        try:
+            _SCOPES.pop()[1].__exit__(None, None, None)
+        except IndexError:  # `keras.backend.clear_session()` in the block emptied TensorFlow's scope stack
+            pass
     if not chief:
         shutil.rmtree(output, ignore_errors=True)
 
