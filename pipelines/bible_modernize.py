@@ -111,8 +111,8 @@ def run(config):
     references = [w for _, _, w in test]
     test_ids = arrays(test)[0]
     greedy_ids, attention = evaluation.BatchedSearch(model, max_length)(test_ids, batch_size=128)
-    beam_ids, beam_attention = evaluation.BatchedSearch(model, max_length, config.beam_width,
-                                                        config.length_penalty)(test_ids, batch_size=64)
+    beam_ids, beam_attention = evaluation.BatchedSearch(model, max_length, config.beam_width, config.length_penalty,
+                                                        config.beam_options())(test_ids, batch_size=64)
     greedy_unk = evaluation.decode_strings(target_vocab, greedy_ids)
     beam_unk = evaluation.decode_strings(target_vocab, beam_ids)
     if config.replace_unknown:

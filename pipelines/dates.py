@@ -97,8 +97,8 @@ def run(config):
         if variant == "none":
             model.save(os.path.join(config.output, "model_no_attention.keras"))
             continue
-        beam_ids, _ = evaluation.BatchedSearch(model, max_length, config.beam_width,
-                                               config.length_penalty)(test_ids)
+        beam_ids, _ = evaluation.BatchedSearch(model, max_length, config.beam_width, config.length_penalty,
+                                               config.beam_options())(test_ids)
         beam = evaluation.decode_strings(target_vocab, beam_ids)
         metrics[f"{key}_exact_match_beam{config.beam_width}"] = float(
             evaluation.exact_match(beam, test_targets).mean())

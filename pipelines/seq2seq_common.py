@@ -7,6 +7,7 @@ import os
 
 from kerasrnn.pipelines.config import TrainingConfig
 from kerasrnn.pipelines.config import option
+from kerasrnn.validation import check_non_negative_int
 from kerasrnn.validation import check_non_negative_number
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_positive_number
@@ -34,6 +35,20 @@ class Seq2SeqConfig(TrainingConfig):
     beam_width: int = option(4, "beam width of beam-search decoding", check=check_positive_int)
     length_penalty: float = option(0.6, "GNMT length-penalty alpha of beam search",
                                    check=check_non_negative_number)
+    length_penalty_type: str = option("gnmt", "beam ranking: gnmt (length penalty alpha) or average "
+                                      "(mean log-probability per token)", choices=("gnmt", "average"))
+    coverage_penalty: float = option(0.0, "GNMT coverage-penalty beta of beam search (0: none)",
+                                     check=check_non_negative_number)
+    block_ngram_repeat: int = option(0, "beam search never repeats an n-gram of this length (0: no blocking)",
+                                     check=check_non_negative_int)
+    min_length: int = option(0, "beam search emits at least this many tokens before the end token",
+                             check=check_non_negative_int)
+
+    def beam_options(self):
+        """The further `beam_search` options (`kerasrnn.seq2seq.search`)
+        these options ask for, for evaluation and for the export."""
+        return {"coverage_penalty": self.coverage_penalty, "block_ngram_repeat": self.block_ngram_repeat,
+                "min_length": self.min_length, "length_penalty_type": self.length_penalty_type}
 
 
 def build_model(config, source_vocab, target_vocab, attention, copy_attention=False):
@@ -66,4 +81,5 @@ def save_and_export(config, model, source_vocab, target_vocab, max_source_length
     model.save(os.path.join(config.output, "model.keras"))
     return export_translator(os.path.join(config.output, "export"), model, source_vocab, target_vocab,
                              max_source_length, max_length, beam_width=config.beam_width,
-                             length_penalty=config.length_penalty, replace_unknown=replace_unknown)
+                             length_penalty=config.length_penalty, replace_unknown=replace_unknown,
+                             beam_options=config.beam_options())
