@@ -46,6 +46,9 @@ MAX_STREAM_LINES = 60
 #: The most a full run may spend in one cell.
 CELL_TIMEOUT_S = 3600
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: TensorFlow's C++ start-up logging on stderr ("I0000 00:00:... port.cc:153] oneDNN ..."),
+#: which TF_CPP_MIN_LOG_LEVEL does not silence before absl is initialised: not the tutorial's output.
+_TF_LOG_LINE = re.compile(r"^(?:[IWE]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\]|WARNING: All log messages before absl)")
 
 
 def code_digest(notebook):
@@ -157,13 +160,24 @@ def _set_note(notebook, text):
     notebook.cells.insert(at, cell)
 
 
-def _clean_outputs(notebook):
+def clean_outputs(notebook):
+    """Reduces every stream output of `notebook` (an `nbformat` node) to what
+    a terminal would show (`clean_stream`), without TensorFlow's C++ start-up
+    logging; a stream left empty is dropped. In place."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
+        kept = []
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
-                output["text"] = clean_stream(output["text"])
+                text = clean_stream(output["text"])
+                if output.get("name") == "stderr":
+                    text = "\n".join(line for line in text.split("\n") if not _TF_LOG_LINE.match(line))
+                if not text.strip():
+                    continue
+                output["text"] = text
+            kept.append(output)
+        cell.outputs = kept
 
 
 def clear_outputs(notebook):
@@ -247,7 +261,7 @@ def execute(path, timeout=CELL_TIMEOUT_S):
         "load_average": round(os.getloadavg()[1], 1),
         "versions": _versions(),
     }
-    _clean_outputs(notebook)
+    clean_outputs(notebook)
     _set_note(notebook, _note(meta))
     notebook.metadata[METADATA_KEY] = meta
     temporary = path.with_suffix(".ipynb.tmp")

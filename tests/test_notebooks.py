@@ -112,3 +112,21 @@ def test_a_failing_cell_is_named(tmp_path):
     ])
     with pytest.raises(execute.NotebookError, match=r"demo.ipynb: code cell 2 \('x = 1'\) raised ValueError: bad x=1"):
         execute.run(notebook, tmp_path, quick=True, timeout=60, name="demo.ipynb")
+
+
+def test_clean_outputs_drops_tensorflow_start_up_logging_and_empty_streams():
+    import nbformat
+
+    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+             "I0000 00:00:1796617126.161008   15514 port.cc:153] oneDNN custom operations are on.\n")
+    cell = nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stderr", text=noise),
+        nbformat.v4.new_output("stream", name="stderr", text=noise + "UserWarning: a real warning\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 00:00:1.0   1 a.cc:1] printed by the cell\n"),
+    ])
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    execute.clean_outputs(notebook)
+    assert [(o["name"], o["text"]) for o in cell.outputs] == [
+        ("stderr", "UserWarning: a real warning\n"),
+        ("stdout", "I0000 00:00:1.0   1 a.cc:1] printed by the cell\n"),
+    ]
