@@ -257,14 +257,12 @@ def test_corrupt_backup_exits_2_naming_fresh(tmp_path, capsys, argv, stage):
     assert not (tmp_path / "metrics.json").exists()
 
 
-@pytest.mark.parametrize("name", ["char-lm", "ntm-recall", "sentiment", "tree-arith", "vec2seq", "dates",
-                                  "bible-modernize"])
-def test_strategies_they_cannot_use_are_refused(tmp_path, capsys, name):
-    assert main([name, "--quick", "--strategy", "mirrored", "--output", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    if hasattr(load(name), "Config"):  # the options of `kerasrnn.pipelines.config`
-        assert err == "error: `--strategy` must be one of none for this pipeline. Received: --strategy='mirrored'\n"
-        assert not os.listdir(tmp_path)  # a rejected command writes nothing
-    else:
-        assert "`--strategy mirrored` is not supported by this pipeline (supported: none). " \
-               "Received: strategy='mirrored'" in err
+def test_word2vec_trains_with_gensim_and_takes_no_strategy(tmp_path, capsys):
+    # Every Keras-trained pipeline accepts --strategy (tests/pipelines/test_distributed.py).
+    output = tmp_path / "run"
+    with pytest.raises(SystemExit) as exited:
+        main(["word2vec", "--quick", "--strategy", "mirrored", "--output", str(output)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == \
+        "kerasrnn word2vec: error: unrecognized arguments: --strategy mirrored"
+    assert not output.exists()

@@ -194,7 +194,7 @@ def test_tensorflow_start_up_lines_are_hidden(char_lm_quick_run):
 def test_sigint_prints_one_line_and_exits_130(tmp_path):
     run = str(tmp_path / "run")
     process = subprocess.Popen(
-        [sys.executable, "-m", "kerasrnn.pipelines", "char-lm", "--quick", "--epochs", "50", "--patience", "50",
+        [sys.executable, "-m", "kerasrnn.pipelines", "char-lm", "--quick", "--epochs", "500", "--patience", "500",
          "--max-chars", "3000", "--output", run],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     metadata = os.path.join(run, "backup", "training_metadata.json")
