@@ -142,7 +142,9 @@ def _mirrored(directory, runs, refused=None):
     return (json.loads(lines[0][6:]) if lines else {}), result  # a failed process fails each test, once
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: an xdist worker that leaves this module for another and
+# comes back would tear a module-scoped fixture down and run the groups again.
+@pytest.fixture(scope="session")
 def mirrored_runs(tmp_path_factory):
     """`{group: (directory, exit codes, CompletedProcess)}`, each group run
     on first use."""
@@ -251,7 +253,7 @@ def _digests(log):
 MULTI_WORKER = (*CHAR_LM, "--epochs", "3")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def two_workers(tmp_path_factory):
     """An uninterrupted 2-worker run of char-lm: `(output, codes, logs)`."""
     directory = tmp_path_factory.mktemp("workers")
