@@ -196,7 +196,10 @@ def test_sigint_prints_one_line_and_exits_130(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "kerasrnn.pipelines", "char-lm", "--quick", "--epochs", "500", "--patience", "500",
          "--max-chars", "3000", "--output", run],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+        # As from a terminal: a test worker may run with SIGINT ignored, which a
+        # child inherits (and Python then installs no KeyboardInterrupt handler).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metadata = os.path.join(run, "backup", "training_metadata.json")
     deadline = time.time() + 180
     while not os.path.exists(metadata) and process.poll() is None and time.time() < deadline:
