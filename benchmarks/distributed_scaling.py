@@ -25,7 +25,6 @@ import argparse
 import datetime
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import textwrap
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
+
+from kerasrnn.training.distribute import free_local_ports  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "distributed_scaling.json")
@@ -60,19 +61,9 @@ ALL_REDUCE = textwrap.dedent("""
 """)
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def run_workers(commands, env=None):
     """Runs one command per worker of a cluster on 127.0.0.1; their stdouts."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(len(commands))]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_local_ports(len(commands))]}
     processes = []
     for index, command in enumerate(commands):
         worker_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT, **(env or {}),

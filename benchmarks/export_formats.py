@@ -34,6 +34,7 @@ import kerasrnn  # noqa: E402
 from kerasrnn.analysis import time_alternating  # noqa: E402
 from kerasrnn.export import export_onnx  # noqa: E402
 from kerasrnn.export import export_tflite  # noqa: E402
+from kerasrnn.export import run_tflite  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import source_commit  # noqa: E402
@@ -143,13 +144,7 @@ def support(output):
                 try:
                     if fmt == "tflite":
                         export_tflite(model, path)
-                        interpreter = tf.lite.Interpreter(model_path=path)
-                        detail = interpreter.get_input_details()[0]
-                        interpreter.resize_tensor_input(detail["index"], x.shape)
-                        interpreter.allocate_tensors()
-                        interpreter.set_tensor(detail["index"], x)
-                        interpreter.invoke()
-                        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+                        got = run_tflite(path, x)
                     else:
                         export_onnx(model, path)
                         session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])

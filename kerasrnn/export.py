@@ -303,6 +303,19 @@ def export_tflite(model, filepath, input_signature=None):
     return filepath
 
 
+def run_tflite(path, inputs):
+    """Runs the one-input TFLite model at `path` on `inputs` (a NumPy array,
+    any batch and length the model allows) with TensorFlow's interpreter; its
+    first output as a NumPy array."""
+    interpreter = tf.lite.Interpreter(model_path=path)
+    detail = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(detail["index"], inputs.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(detail["index"], inputs)
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
 def tflite_operators(model_content):
     """The sorted names of the operators in a TFLite flatbuffer (all subgraphs).
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 import kerasrnn
 from kerasrnn.export import export_onnx
 from kerasrnn.export import export_tflite
+from kerasrnn.export import run_tflite
 from kerasrnn.export import tflite_operators
 from kerasrnn.ops import export_loops
 from kerasrnn.ops import scan
@@ -27,16 +28,6 @@ from tests.helpers import run_python
 
 L = kerasrnn.layers
 ATOL = 1e-5
-
-
-def _tflite_run(path, x):
-    interpreter = tf.lite.Interpreter(model_path=path)
-    detail = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(detail["index"], x.shape)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(detail["index"], x)
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +63,7 @@ def test_tflite_matches_keras_with_builtin_ops_and_dynamic_shapes(tflite_export)
         ids[0, steps - 2 :] = 0
         if batch > 1:
             ids[1] = 0
-        got = _tflite_run(path, ids)
+        got = run_tflite(path, ids)
         np.testing.assert_allclose(got, model(ids).numpy(), atol=ATOL)
 
 

@@ -128,6 +128,21 @@ def read_tf_config(text=None):
     return ClusterSpec(cluster, kind, index)
 
 
+def free_local_ports(count):
+    """`count` TCP ports on 127.0.0.1 that were free a moment ago: the
+    addresses of workers launched on one machine (`TF_CONFIG`'s cluster)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def check_global_batch(batch_size, replicas, argument="--batch-size"):
     """A global batch that splits evenly across `replicas`; else an
     `InputError` saying why (every replica computes the same share)."""

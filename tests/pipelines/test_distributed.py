@@ -11,7 +11,6 @@ own options."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 
 from kerasrnn.pipelines.runner import main
+from kerasrnn.training.distribute import free_local_ports
 from tests.helpers import read_metrics
 from tests.helpers import run_python
 
@@ -121,6 +121,7 @@ def _mirrored(directory, runs, refused=None):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from kerasrnn import training
         from kerasrnn.pipelines.runner import main
+from kerasrnn.training.distribute import free_local_ports
 
         with training.distributed("mirrored", {str(directory / "probe")!r}) as run:
             batch = tf.data.Dataset.from_tensor_slices(tf.zeros((32, 3))).batch(32)
@@ -191,16 +192,6 @@ def test_mirrored_refuses_a_batch_that_does_not_split(mirrored_runs, name):
     assert not os.path.exists(directory / name)  # refused before anything is written
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _tf_config(cluster, index):
     return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
 
@@ -210,7 +201,7 @@ class Workers:
 
     def __init__(self, argv, output, logs):
         self.argv, self.output, self.logs = list(argv), str(output), logs
-        self.cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+        self.cluster = {"worker": [f"127.0.0.1:{port}" for port in free_local_ports(2)]}
         self.processes = []
 
     def start(self, tag):
@@ -331,7 +322,7 @@ def test_plain_keras_fit_fails_under_multi_worker(tmp_path):
     """Documents the Keras 3.15 / TF 2.21 bug that
     `kerasrnn.training.multi_worker_fixes` works around
     (keras-team/keras#20585): plain `fit` raises."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_local_ports(2)]}
     processes = [subprocess.Popen([sys.executable, "-c", PLAIN_KERAS_FIT], stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True,
                                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=_tf_config(cluster, i)))
@@ -347,7 +338,7 @@ def test_plain_keras_fit_fails_under_multi_worker(tmp_path):
 
 
 def test_unreachable_peer_is_an_error_in_seconds_not_a_hang(tmp_path):
-    own, absent = _free_ports(2)
+    own, absent = free_local_ports(2)
     cluster = {"worker": [f"127.0.0.1:{own}", f"127.0.0.1:{absent}"]}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=_tf_config(cluster, 0))
     start = time.monotonic()
@@ -408,6 +399,7 @@ def test_jax_data_parallel_matches_single_device_and_tensorflow_pipelines_refuse
     code = f"""
         import jax, json
         from kerasrnn.pipelines.runner import main
+from kerasrnn.training.distribute import free_local_ports
         assert len(jax.devices()) == 2
         for distribution in ("none", "data-parallel"):
             assert main({list(TINY["vec2seq"])!r} + ["--distribution", distribution, "--output",
