@@ -121,7 +121,6 @@ def _mirrored(directory, runs, refused=None):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from kerasrnn import training
         from kerasrnn.pipelines.runner import main
-from kerasrnn.training.distribute import free_local_ports
 
         with training.distributed("mirrored", {str(directory / "probe")!r}) as run:
             batch = tf.data.Dataset.from_tensor_slices(tf.zeros((32, 3))).batch(32)
@@ -399,7 +398,6 @@ def test_jax_data_parallel_matches_single_device_and_tensorflow_pipelines_refuse
     code = f"""
         import jax, json
         from kerasrnn.pipelines.runner import main
-from kerasrnn.training.distribute import free_local_ports
         assert len(jax.devices()) == 2
         for distribution in ("none", "data-parallel"):
             assert main({list(TINY["vec2seq"])!r} + ["--distribution", distribution, "--output",
