@@ -17,6 +17,8 @@ Submodules load on first use (`kerasrnn.data.text` or
 * `kerasrnn.data.labelled_text`: labelled sentences for classification;
 * `kerasrnn.data.tasks`: the NTM's generated algorithmic tasks (copy,
   repeat copy, associative recall, N-grams, priority sort) and tfds builders;
+* `kerasrnn.data.selective_copy`: the selective-copy task of the Mamba
+  paper (data tokens among blanks, copied in order after the markers);
 * `kerasrnn.data.adding`, `dates`, `progressions`, `trees`, `bible`: data of
   the adding problem, date normalisation, vector-to-sequence progressions,
   expression trees, and verse-aligned Bible translations.
@@ -25,8 +27,8 @@ Submodules load on first use (`kerasrnn.data.text` or
 import importlib
 
 _SUBMODULES = (
-    "adding", "bible", "corpora", "dates", "ids", "labelled_text", "progressions", "series", "tasks", "tbptt",
-    "text", "translation", "trees",
+    "adding", "bible", "corpora", "dates", "ids", "labelled_text", "progressions", "selective_copy", "series",
+    "tasks", "tbptt", "text", "translation", "trees",
 )
 
 
