@@ -29,7 +29,9 @@ from kerasrnn.seq2seq.decoding import BeamSearchDecoder
 from kerasrnn.seq2seq.decoding import BeamSearchDecoderOutput
 from kerasrnn.seq2seq.decoding import BeamSearchDecoderState
 from kerasrnn.seq2seq.decoding import FinalBeamSearchDecoderOutput
+from kerasrnn.seq2seq.decoding import CustomSampler
 from kerasrnn.seq2seq.decoding import GreedyEmbeddingSampler
+from kerasrnn.seq2seq.decoding import InferenceSampler
 from kerasrnn.seq2seq.decoding import SampleEmbeddingSampler
 from kerasrnn.seq2seq.decoding import Sampler
 from kerasrnn.seq2seq.decoding import ScheduledEmbeddingTrainingSampler
@@ -52,8 +54,8 @@ __all__ = [
     "Decoder", "Encoder", "MaskedTokenAccuracy", "Seq2Seq",
     "beam_search", "greedy_search", "sample",
     "BaseDecoder", "BasicDecoder", "BasicDecoderOutput", "BeamSearchDecoder", "BeamSearchDecoderOutput",
-    "BeamSearchDecoderState", "FinalBeamSearchDecoderOutput", "GreedyEmbeddingSampler",
-    "SampleEmbeddingSampler", "Sampler", "ScheduledEmbeddingTrainingSampler",
+    "BeamSearchDecoderState", "FinalBeamSearchDecoderOutput", "CustomSampler", "GreedyEmbeddingSampler",
+    "InferenceSampler", "SampleEmbeddingSampler", "Sampler", "ScheduledEmbeddingTrainingSampler",
     "ScheduledOutputTrainingSampler", "TrainingSampler", "dynamic_decode", "gather_tree",
     "gather_tree_from_array", "tile_batch",
     "PAD_ID", "START_ID", "END_ID", "OOV_ID",

@@ -10,6 +10,7 @@ from kerasrnn.seq2seq.decoding.base import BaseDecoder
 from kerasrnn.seq2seq.decoding.base import dynamic_decode
 from kerasrnn.seq2seq.decoding.basic_decoder import BasicDecoder
 from kerasrnn.seq2seq.decoding.basic_decoder import BasicDecoderOutput
+from kerasrnn.seq2seq.decoding.beam_ops import COVERAGE_PENALTY_SCOPES
 from kerasrnn.seq2seq.decoding.beam_ops import coverage_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import gather_tree
 from kerasrnn.seq2seq.decoding.beam_ops import gather_tree_from_array
@@ -21,7 +22,9 @@ from kerasrnn.seq2seq.decoding.beam_search_decoder import BeamSearchDecoderOutpu
 from kerasrnn.seq2seq.decoding.beam_search_decoder import BeamSearchDecoderState
 from kerasrnn.seq2seq.decoding.beam_search_decoder import FinalBeamSearchDecoderOutput
 from kerasrnn.seq2seq.decoding.beam_search_decoder import beam_search_step
+from kerasrnn.seq2seq.decoding.samplers import CustomSampler
 from kerasrnn.seq2seq.decoding.samplers import GreedyEmbeddingSampler
+from kerasrnn.seq2seq.decoding.samplers import InferenceSampler
 from kerasrnn.seq2seq.decoding.samplers import SampleEmbeddingSampler
 from kerasrnn.seq2seq.decoding.samplers import Sampler
 from kerasrnn.seq2seq.decoding.samplers import ScheduledEmbeddingTrainingSampler
@@ -29,9 +32,9 @@ from kerasrnn.seq2seq.decoding.samplers import ScheduledOutputTrainingSampler
 from kerasrnn.seq2seq.decoding.samplers import TrainingSampler
 
 __all__ = [
-    "BaseDecoder", "BasicDecoder", "BasicDecoderOutput", "BeamSearchDecoder",
+    "COVERAGE_PENALTY_SCOPES", "BaseDecoder", "BasicDecoder", "BasicDecoderOutput", "BeamSearchDecoder",
     "BeamSearchDecoderOutput", "BeamSearchDecoderState", "FinalBeamSearchDecoderOutput",
-    "GreedyEmbeddingSampler", "SampleEmbeddingSampler", "Sampler",
+    "CustomSampler", "GreedyEmbeddingSampler", "InferenceSampler", "SampleEmbeddingSampler", "Sampler",
     "ScheduledEmbeddingTrainingSampler", "ScheduledOutputTrainingSampler", "TrainingSampler",
     "beam_search_step", "coverage_penalty", "dynamic_decode", "gather_tree", "gather_tree_from_array",
     "length_penalty", "ngram_blocked_tokens", "tile_batch",

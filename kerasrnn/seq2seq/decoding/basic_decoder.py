@@ -7,6 +7,7 @@ from keras import ops
 
 from kerasrnn.seq2seq.decoding.base import BaseDecoder
 from kerasrnn.seq2seq.decoding.samplers import Sampler
+from kerasrnn.seq2seq.decoding.samplers import deserialize_fn
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import is_int
 
@@ -84,6 +85,11 @@ def build_sublayers(cell, output_layer, inputs, state, training):
         output_layer.build((None,) + rnn_output_size(cell, None))
 
 
+def serialize_layer(layer):
+    return None if layer is None else keras.saving.serialize_keras_object(layer)
+
+
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class BasicDecoder(BaseDecoder):
     """Runs `cell`, then `output_layer`, then `sampler` at every step.
 
@@ -117,6 +123,12 @@ class BasicDecoder(BaseDecoder):
         `(BasicDecoderOutput(rnn_output, sample_id), final_state,
         final_sequence_lengths)`, see `dynamic_decode`.
 
+    The decoder owns the weights of its cell, its output layer and the
+    Keras layers its sampler calls (e.g. an `embedding_fn` that is a
+    `keras.layers.Embedding`), so they train and save with it; `get_config`
+    holds all three (a sampler whose callables are plain Python functions
+    cannot be serialized, see `kerasrnn.seq2seq.decoding.samplers`).
+
     Example:
 
     >>> decoder = BasicDecoder(keras.layers.LSTMCell(8), GreedyEmbeddingSampler(),
@@ -133,6 +145,9 @@ class BasicDecoder(BaseDecoder):
             raise ArgumentError("sampler", sampler, "a kerasrnn.seq2seq Sampler")
         self.sampler = sampler
         self.output_layer = check_output_layer(output_layer)
+        # The sampler is a plain object: its layers are tracked here, so
+        # their weights are the decoder's (trained, saved and loaded).
+        self.sampler_layers = list(sampler.layers)
 
     @property
     def batch_size(self):
@@ -168,6 +183,21 @@ class BasicDecoder(BaseDecoder):
         finished, next_inputs, next_state = self.sampler.next_inputs(time, cell_outputs, cell_state,
                                                                      sample_ids)
         return BasicDecoderOutput(cell_outputs, sample_ids), next_state, next_inputs, finished
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "cell": serialize_layer(self.cell),
+            "sampler": keras.saving.serialize_keras_object(self.sampler),
+            "output_layer": serialize_layer(self.output_layer),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("cell", "sampler", "output_layer"):
+            config[key] = deserialize_fn(config.get(key))
+        return cls(**config)
 
 
 def like_state(new_state, state):

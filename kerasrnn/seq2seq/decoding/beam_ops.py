@@ -20,6 +20,15 @@ from kerasrnn.validation import check_non_negative_number
 from kerasrnn.validation import check_positive_int
 
 LENGTH_PENALTIES = ("gnmt", "average")
+#: Which hypotheses the coverage penalty scores: `"finished"` ones only
+#: (GNMT, tfa.seq2seq) or `"all"`, the live ones too at every step
+#: (OpenNMT-py's stepwise penalty).
+COVERAGE_PENALTY_SCOPES = ("finished", "all")
+
+
+def check_coverage_penalty_scope(scope):
+    """`scope` if it is one of `COVERAGE_PENALTY_SCOPES`, else an `ArgumentError`."""
+    return check_choice("coverage_penalty_scope", scope, COVERAGE_PENALTY_SCOPES)
 
 
 def tile_batch(t, multiplier):

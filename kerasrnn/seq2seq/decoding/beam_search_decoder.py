@@ -14,12 +14,17 @@ from kerasrnn.seq2seq.decoding.basic_decoder import check_input_width
 from kerasrnn.seq2seq.decoding.basic_decoder import check_output_layer
 from kerasrnn.seq2seq.decoding.basic_decoder import like_state
 from kerasrnn.seq2seq.decoding.basic_decoder import rnn_output_size
+from kerasrnn.seq2seq.decoding.beam_ops import check_coverage_penalty_scope
 from kerasrnn.seq2seq.decoding.beam_ops import check_length_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import coverage_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import gather_tree
 from kerasrnn.seq2seq.decoding.beam_ops import length_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import ngram_blocked_tokens
+from kerasrnn.seq2seq.decoding.basic_decoder import serialize_layer
+from kerasrnn.seq2seq.decoding.samplers import EMBEDDING_INSTEAD
+from kerasrnn.seq2seq.decoding.samplers import deserialize_fn
 from kerasrnn.seq2seq.decoding.samplers import embedding_lookup_fn
+from kerasrnn.seq2seq.decoding.samplers import serialize_fn
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import check_non_negative_int
@@ -72,14 +77,18 @@ def _attention_probs_from_state(state):
 
 def beam_search_step(time, logits, next_cell_state, beam_state, end_token, length_penalty_weight=0.0,
                      coverage_penalty_weight=0.0, attention_probs=None, output_all_scores=False,
-                     length_penalty_kind="gnmt", block_ngram_repeat=0, min_length=0):
+                     length_penalty_kind="gnmt", block_ngram_repeat=0, min_length=0,
+                     coverage_penalty_scope="finished"):
     """One step of beam search, as a pure function.
 
     Every live hypothesis is extended by every token; a finished one only by
     `end_token`, at no cost (tfa's `_mask_probs`). Candidates are ranked by
     `score = log_prob / length_penalty(n)` (`n` counts the tokens, end token
-    included), plus, for hypotheses that had already finished, the coverage
-    penalty of their accumulated attention (tfa.seq2seq's rule); the
+    included), plus the coverage penalty of the hypothesis's accumulated
+    attention: for hypotheses that had already finished only
+    (`coverage_penalty_scope="finished"`, tfa.seq2seq's rule), or for every
+    hypothesis, the live ones with this step's attention added (`"all"`,
+    OpenNMT-py's stepwise penalty); the
     `beam_width` best per batch entry are kept. Tokens that would repeat an
     n-gram (`block_ngram_repeat`) or end a hypothesis shorter than
     `min_length` tokens get log-probability -1e20.
@@ -100,10 +109,13 @@ def beam_search_step(time, logits, next_cell_state, beam_state, end_token, lengt
         block_ngram_repeat: `n` > 0 blocks repeated n-grams (needs
             `beam_state.history`).
         min_length: Hypotheses have at least this many tokens before the end.
+        coverage_penalty_scope: `"finished"` or `"all"`, the hypotheses
+            whose score carries the coverage penalty.
 
     Returns:
         `(BeamSearchDecoderOutput, BeamSearchDecoderState)`.
     """
+    coverage_penalty_scope = check_coverage_penalty_scope(coverage_penalty_scope)
     logits = ops.cast(logits, "float32")
     batch, beam_width, vocab = ops.shape(logits)[0], logits.shape[1], logits.shape[2]
     finished = beam_state.finished
@@ -132,7 +144,9 @@ def beam_search_step(time, logits, next_cell_state, beam_state, end_token, lengt
     if coverage_penalty_weight:
         attention_probs = ops.cast(attention_probs, "float32") * ops.cast(not_finished, "float32")[:, :, None]
         accumulated = accumulated + attention_probs
-        penalty = coverage_penalty(accumulated, coverage_penalty_weight) * ops.cast(finished, "float32")
+        penalty = coverage_penalty(accumulated, coverage_penalty_weight)
+        if coverage_penalty_scope == "finished":
+            penalty = penalty * ops.cast(finished, "float32")
         scores = scores + penalty[:, :, None]
 
     flat_scores = ops.reshape(scores, (batch, beam_width * vocab))
@@ -176,20 +190,26 @@ def beam_search_step(time, logits, next_cell_state, beam_state, end_token, lengt
     return output, next_state
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class BeamSearchDecoder(BaseDecoder):
     """Beam search over any cell: keeps the `beam_width` best hypotheses per example.
 
     At each step every hypothesis is extended by every token of the
     vocabulary and the `beam_width` best candidates are kept, ranked by
 
-        score = log P(y) / lp(|y|)  [+ cp(y) once y has ended]
+        score = log P(y) / lp(|y|)  [+ cp(y) once y has ended, or always]
 
     with the GNMT length penalty `lp(n) = ((5 + n) / 6) ** alpha`
     (`length_penalty_weight`; or `lp(n) = n`, OpenNMT-py's average, with
     `length_penalty="average"`) and the GNMT coverage penalty
     `cp = beta * sum_i log(min(sum_t a_ti, 1))` of the attention the
     hypothesis paid to each source position (`coverage_penalty_weight`;
-    needs an attention cell). `n` counts the tokens, end token included. A
+    needs an attention cell). By default (tfa.seq2seq, GNMT) only hypotheses
+    that have ended carry `cp`, so at `maximum_iterations` a truncated
+    hypothesis that never paid its penalty can outrank the finished ones;
+    `coverage_penalty_scope="all"` adds `cp` of the attention so far to
+    every hypothesis at every step (OpenNMT-py's stepwise coverage
+    penalty). `n` counts the tokens, end token included. A
     hypothesis that produced `end_token` stays in the beam with its
     log-probability frozen and competes with the live ones. OpenNMT-py's
     `block_ngram_repeat` forbids any token that would repeat an n-gram the
@@ -203,11 +223,16 @@ class BeamSearchDecoder(BaseDecoder):
     Args:
         cell: A Keras or kerasrnn RNN cell (e.g. an `AttentionWrapper`).
         beam_width: Positive integer.
-        embedding_fn: Callable `ids -> embeddings`, or `None` to pass an
-            embedding matrix when calling.
+        embedding_fn: Callable `ids -> embeddings` (a `keras.layers.Embedding`
+            saves with the decoder; a plain Python callable cannot be
+            serialized), or `None` to pass an embedding matrix when calling.
         output_layer: Optional layer mapping cell outputs to logits.
         length_penalty_weight: GNMT `alpha` >= 0 (0: no length penalty).
         coverage_penalty_weight: GNMT `beta` >= 0 (0: none).
+        coverage_penalty_scope: `"finished"` (default, tfa.seq2seq's rule:
+            only hypotheses that have ended carry the coverage penalty) or
+            `"all"` (every hypothesis at every step, OpenNMT-py's stepwise
+            penalty).
         reorder_tensor_arrays: Accepted for tfa.seq2seq compatibility; the
             cell state is reordered by parent at every step, so the final
             state is already in beam order and there is nothing left to
@@ -261,7 +286,7 @@ class BeamSearchDecoder(BaseDecoder):
     def __init__(self, cell, beam_width, embedding_fn=None, output_layer=None, length_penalty_weight=0.0,
                  coverage_penalty_weight=0.0, reorder_tensor_arrays=True, output_all_scores=False,
                  length_penalty="gnmt", block_ngram_repeat=0, min_length=0, attention_probs_fn=None,
-                 **kwargs):
+                 coverage_penalty_scope="finished", **kwargs):
         if kwargs.get("impute_finished"):
             raise ArgumentError("impute_finished", True,
                                 "False for BeamSearchDecoder, which tracks its own finished hypotheses")
@@ -276,6 +301,7 @@ class BeamSearchDecoder(BaseDecoder):
             length_penalty, length_penalty_weight)
         self.coverage_penalty_weight = check_non_negative_number("coverage_penalty_weight",
                                                                  coverage_penalty_weight)
+        self.coverage_penalty_scope = check_coverage_penalty_scope(coverage_penalty_scope)
         self.reorder_tensor_arrays = check_bool("reorder_tensor_arrays", reorder_tensor_arrays)
         self.output_all_scores = check_bool("output_all_scores", output_all_scores)
         self.block_ngram_repeat = check_non_negative_int("block_ngram_repeat", block_ngram_repeat)
@@ -409,6 +435,7 @@ class BeamSearchDecoder(BaseDecoder):
             length_penalty_kind=self.length_penalty,
             block_ngram_repeat=self.block_ngram_repeat,
             min_length=self.min_length,
+            coverage_penalty_scope=self.coverage_penalty_scope,
         )
         finished = next_state.finished
         embedded = self._embed(output.predicted_ids)
@@ -425,14 +452,31 @@ class BeamSearchDecoder(BaseDecoder):
                             start_tokens=start_tokens, end_token=end_token)
 
     def get_config(self):
+        attention_probs_fn = self.attention_probs_fn
+        if attention_probs_fn is _attention_probs_from_state:
+            attention_probs_fn = None
         return {
             **super().get_config(),
+            "cell": serialize_layer(self.cell),
             "beam_width": self.beam_width,
+            "embedding_fn": serialize_fn("embedding_fn", self.embedding_fn, EMBEDDING_INSTEAD),
+            "output_layer": serialize_layer(self.output_layer),
             "length_penalty_weight": self.length_penalty_weight,
             "coverage_penalty_weight": self.coverage_penalty_weight,
+            "coverage_penalty_scope": self.coverage_penalty_scope,
             "reorder_tensor_arrays": self.reorder_tensor_arrays,
             "output_all_scores": self.output_all_scores,
             "length_penalty": self.length_penalty,
             "block_ngram_repeat": self.block_ngram_repeat,
             "min_length": self.min_length,
+            "attention_probs_fn": serialize_fn(
+                "attention_probs_fn", attention_probs_fn,
+                "None to read the alignments of an AttentionWrapper cell's state"),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("cell", "embedding_fn", "output_layer", "attention_probs_fn"):
+            config[key] = deserialize_fn(config.get(key))
+        return cls(**config)

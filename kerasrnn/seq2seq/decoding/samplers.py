@@ -18,8 +18,19 @@ drawn from the softmax, optionally tempered and restricted to the `top_k`
 tokens or to the smallest set holding `top_p` of the probability
 (`SampleEmbeddingSampler`).
 
+`InferenceSampler` and `CustomSampler` take the sampling, stopping and
+feeding rules as callables (tfa.seq2seq's names and meanings).
+
 Random choices use a `keras.random.SeedGenerator`, so they run inside the
 compiled decode loop on TensorFlow (XLA included), JAX and PyTorch.
+
+Every sampler has `get_config`/`from_config` and is registered with Keras,
+so a decoder that holds one saves to `.keras`. A callable argument
+(`embedding_fn`, `next_inputs_fn`, ...) serializes when it is a Keras layer
+(a `keras.layers.Embedding`: its weights are saved with the decoder) or a
+function registered with `keras.saving.register_keras_serializable`; an
+arbitrary Python callable (a lambda, a closure) cannot be saved, and
+`get_config` says which argument holds one.
 """
 
 import keras
@@ -30,6 +41,7 @@ from kerasrnn.validation import check_bool
 from kerasrnn.validation import check_positive_int
 from kerasrnn.validation import check_positive_number
 from kerasrnn.validation import check_probability
+from kerasrnn.validation import is_int
 
 #: Logit given to tokens a sampler must not draw.
 _EXCLUDED = -1e9
@@ -53,10 +65,48 @@ def embedding_lookup_fn(embedding, embedding_fn=None, argument="embedding"):
     return lambda ids: ops.take(matrix, ops.cast(ids, "int32"), axis=0)
 
 
-def _check_fn(name, fn):
+def _check_fn(name, fn, required=False):
+    if fn is None and required:
+        raise ArgumentError(name, None, "a callable")
     if fn is not None and not callable(fn):
-        raise ArgumentError(name, fn, "a callable or None")
+        raise ArgumentError(name, fn, "a callable" if required else "a callable or None")
     return fn
+
+
+def _is_registered_function(fn):
+    try:
+        name = keras.saving.get_registered_name(fn)
+    except Exception:
+        return False
+    return keras.saving.get_registered_object(name) is fn
+
+
+def serialize_fn(argument, fn, instead=None):
+    """The config of the callable argument `argument`: `None`, a Keras layer
+    (`keras.layers.Embedding`, ...) or a function registered with
+    `keras.saving.register_keras_serializable`. Any other Python callable
+    (a lambda, a closure, a bound method) cannot be serialized: an
+    `ArgumentError` names the argument and says what to pass instead."""
+    if fn is None:
+        return None
+    if isinstance(fn, keras.layers.Layer) or _is_registered_function(fn):
+        return keras.saving.serialize_keras_object(fn)
+    raise ArgumentError(
+        argument, fn,
+        "a Keras layer (e.g. a keras.layers.Embedding, whose weights are saved with the decoder) or a "
+        "function registered with keras.saving.register_keras_serializable to serialize it"
+        + (f", or {instead}" if instead else "")
+        + "; an arbitrary Python callable cannot be saved",
+    )
+
+
+def deserialize_fn(config):
+    """A callable argument from `serialize_fn`'s config (objects pass through)."""
+    return keras.saving.deserialize_keras_object(config) if isinstance(config, dict) else config
+
+
+#: What to pass instead of an arbitrary `embedding_fn` to save a sampler or decoder.
+EMBEDDING_INSTEAD = "None with the embedding matrix given when calling the decoder (its `embedding` argument)"
 
 
 def _seed_generator(name, seed):
@@ -81,6 +131,13 @@ class _StepSeed:
     def __init__(self, name, seed):
         self.generator = _seed_generator(name, seed)
         self.base = None
+        self.given = seed
+
+    def get_config(self):
+        """The seed as given: an integer, `None`, or a `SeedGenerator`'s config."""
+        if isinstance(self.given, keras.random.SeedGenerator):
+            return keras.saving.serialize_keras_object(self.given)
+        return self.given
 
     def start(self):
         if keras.backend.backend() == "jax":
@@ -90,6 +147,13 @@ class _StepSeed:
         if self.base is None:
             return self.generator
         return self.base + ops.cast(ops.stack([0, time]), self.base.dtype)
+
+
+def _probability_config(value):
+    if isinstance(value, float):
+        return value
+    value = ops.convert_to_numpy(value)
+    return value.item() if value.ndim == 0 else value.tolist()
 
 
 def _sampling_probability(value):
@@ -103,7 +167,34 @@ def _sampling_probability(value):
 
 
 class Sampler:
-    """Base class of the samplers; see the module docstring for the protocol."""
+    """Base class of the samplers; see the module docstring for the protocol.
+
+    A subclass that takes constructor arguments returns them from
+    `get_config` (callables through `serialize_fn`); `from_config`
+    deserializes every dict in the config and calls the constructor, and
+    `layers` lists the Keras layers among the callables (a decoder tracks
+    them so that their weights train and save with it).
+    """
+
+    #: Constructor arguments that are callables (their Keras layers are `layers`).
+    _fn_arguments = ()
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: deserialize_fn(v) for k, v in config.items()})
+
+    @property
+    def layers(self):
+        """The Keras layers the sampler calls (e.g. a `keras.layers.Embedding`)."""
+        found = []
+        for name in self._fn_arguments:
+            fn = getattr(self, name, None)
+            if isinstance(fn, keras.layers.Layer) and not any(fn is f for f in found):
+                found.append(fn)
+        return found
 
     def initialize(self, inputs, **kwargs):
         raise NotImplementedError
@@ -129,6 +220,7 @@ class Sampler:
         return "int32"
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class TrainingSampler(Sampler):
     """Teacher forcing: step `t + 1` reads `inputs[:, t + 1]`.
 
@@ -147,6 +239,9 @@ class TrainingSampler(Sampler):
     def __init__(self, time_major=False):
         self.time_major = check_bool("time_major", time_major)
         self._batch_size = None
+
+    def get_config(self):
+        return {"time_major": self.time_major}
 
     def initialize(self, inputs, sequence_length=None, mask=None):
         if inputs is None:
@@ -188,6 +283,7 @@ class TrainingSampler(Sampler):
         return finished, self._read(next_time, ops.all(finished)), state
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class ScheduledEmbeddingTrainingSampler(TrainingSampler):
     """Teacher forcing, except that with probability `sampling_probability`
     (per batch entry and step) the next input is the embedding of a token
@@ -213,6 +309,17 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         self.seed = _StepSeed("seed", seed)
         self.scheduling_seed = _StepSeed("scheduling_seed", scheduling_seed)
 
+    _fn_arguments = ("embedding_fn",)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sampling_probability": _probability_config(self.sampling_probability),
+            "embedding_fn": serialize_fn("embedding_fn", self.embedding_fn, EMBEDDING_INSTEAD),
+            "seed": self.seed.get_config(),
+            "scheduling_seed": self.scheduling_seed.get_config(),
+        }
+
     def initialize(self, inputs, sequence_length=None, mask=None, embedding=None):
         self._embed = embedding_lookup_fn(embedding, self.embedding_fn)
         self.seed.start()
@@ -233,6 +340,7 @@ class ScheduledEmbeddingTrainingSampler(TrainingSampler):
         return finished, ops.where(use[:, None], ops.cast(sampled, base.dtype), base), state
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class ScheduledOutputTrainingSampler(TrainingSampler):
     """Teacher forcing, except that with probability `sampling_probability`
     the next input is the step's output itself (`next_inputs_fn(outputs)`),
@@ -257,6 +365,17 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
         self.sampling_probability = _sampling_probability(sampling_probability)
         self.seed = _StepSeed("seed", seed)
         self.next_inputs_fn = _check_fn("next_inputs_fn", next_inputs_fn)
+
+    _fn_arguments = ("next_inputs_fn",)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "sampling_probability": _probability_config(self.sampling_probability),
+            "seed": self.seed.get_config(),
+            "next_inputs_fn": serialize_fn("next_inputs_fn", self.next_inputs_fn,
+                                           "None to feed the outputs back as they are"),
+        }
 
     def initialize(self, inputs, sequence_length=None, mask=None, auxiliary_inputs=None):
         self.seed.start()
@@ -286,6 +405,7 @@ class ScheduledOutputTrainingSampler(TrainingSampler):
         return finished, ops.where(use[:, None], ops.cast(fed, base.dtype), base), state
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class GreedyEmbeddingSampler(Sampler):
     """Inference: feeds back the embedding of the most probable token.
 
@@ -303,6 +423,11 @@ class GreedyEmbeddingSampler(Sampler):
     def __init__(self, embedding_fn=None):
         self.embedding_fn = _check_fn("embedding_fn", embedding_fn)
         self._batch_size = None
+
+    _fn_arguments = ("embedding_fn",)
+
+    def get_config(self):
+        return {"embedding_fn": serialize_fn("embedding_fn", self.embedding_fn, EMBEDDING_INSTEAD)}
 
     def initialize(self, embedding, start_tokens=None, end_token=None):
         self._embed = embedding_lookup_fn(embedding, self.embedding_fn)
@@ -330,6 +455,7 @@ class GreedyEmbeddingSampler(Sampler):
         return finished, next_inputs, state
 
 
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
 class SampleEmbeddingSampler(GreedyEmbeddingSampler):
     """Inference: feeds back the embedding of a token drawn from the softmax.
 
@@ -359,6 +485,15 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
         self.top_p = top_p
         self.seed = _StepSeed("seed", seed)
 
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "softmax_temperature": self.softmax_temperature,
+            "seed": self.seed.get_config(),
+            "top_k": self.top_k,
+            "top_p": self.top_p,
+        }
+
     def initialize(self, embedding, start_tokens=None, end_token=None):
         self.seed.start()
         return super().initialize(embedding, start_tokens=start_tokens, end_token=end_token)
@@ -384,3 +519,152 @@ class SampleEmbeddingSampler(GreedyEmbeddingSampler):
     def sample(self, time, outputs, state):
         logits = self.filtered_logits(outputs)
         return keras.random.categorical(logits, 1, seed=self.seed(time), dtype="int32")[:, 0]
+
+
+def _check_sample_shape(name, shape):
+    """A shape without the batch axis: `()`, an integer or a sequence of them."""
+    if shape is None:
+        return ()
+    if is_int(shape):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(is_int(d) and d >= 0 for d in shape):
+        raise ArgumentError(name, shape, "a shape without the batch axis: a tuple of non-negative "
+                                         "integers, e.g. () for one id per sequence")
+    return tuple(int(d) for d in shape)
+
+
+def _check_dtype(name, dtype, default):
+    if dtype is None:
+        return default
+    try:
+        return keras.backend.standardize_dtype(dtype)
+    except (ValueError, TypeError, AttributeError):
+        raise ArgumentError(name, dtype, "a dtype (e.g. \"int32\", \"bool\", \"float32\")") from None
+
+
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
+class InferenceSampler(Sampler):
+    """Inference with your own rules: `sample_fn` picks from the outputs,
+    `end_fn` says which sequences ended, `next_inputs_fn` turns the samples
+    into the next inputs.
+
+    Args:
+        sample_fn: Callable `outputs -> sample_ids` (e.g. an argmax, a
+            categorical draw, independent Bernoullis for multi-label
+            outputs).
+        sample_shape: Shape of one sample without the batch axis (`()` for
+            one id per sequence, `(n,)` for `n` labels).
+        sample_dtype: Dtype of the samples (`"int32"`, `"bool"`, ...).
+        end_fn: Callable `sample_ids -> finished`, boolean `(batch,)`.
+        next_inputs_fn: Callable `sample_ids -> next_inputs`, or `None` to
+            feed the samples themselves.
+
+    `initialize(start_inputs)`: the first inputs `(batch, ...)`.
+    """
+
+    _fn_arguments = ("sample_fn", "end_fn", "next_inputs_fn")
+
+    def __init__(self, sample_fn, sample_shape, sample_dtype, end_fn, next_inputs_fn=None):
+        self.sample_fn = _check_fn("sample_fn", sample_fn, required=True)
+        self.sample_shape = _check_sample_shape("sample_shape", sample_shape)
+        if sample_dtype is None:
+            raise ArgumentError("sample_dtype", None, "a dtype (e.g. \"int32\", \"bool\", \"float32\")")
+        self.sample_dtype = _check_dtype("sample_dtype", sample_dtype, None)
+        self.end_fn = _check_fn("end_fn", end_fn, required=True)
+        self.next_inputs_fn = _check_fn("next_inputs_fn", next_inputs_fn)
+        self._batch_size = None
+
+    @property
+    def sample_ids_shape(self):
+        return self.sample_shape
+
+    @property
+    def sample_ids_dtype(self):
+        return self.sample_dtype
+
+    def initialize(self, start_inputs):
+        if start_inputs is None:
+            raise ArgumentError("start_inputs", None, "the first inputs (batch, ...)")
+        self.start_inputs = ops.convert_to_tensor(start_inputs)
+        if len(self.start_inputs.shape) == 0:
+            raise ArgumentError("start_inputs", "a scalar", "a tensor (batch, ...)")
+        self._batch_size = ops.shape(self.start_inputs)[0]
+        return ops.zeros((self._batch_size,), dtype="bool"), self.start_inputs
+
+    def sample(self, time, outputs, state):
+        return ops.cast(self.sample_fn(outputs), self.sample_dtype)
+
+    def next_inputs(self, time, outputs, state, sample_ids):
+        next_inputs = sample_ids if self.next_inputs_fn is None else self.next_inputs_fn(sample_ids)
+        return ops.cast(self.end_fn(sample_ids), "bool"), next_inputs, state
+
+    def get_config(self):
+        return {
+            "sample_fn": serialize_fn("sample_fn", self.sample_fn),
+            "sample_shape": self.sample_shape,
+            "sample_dtype": self.sample_dtype,
+            "end_fn": serialize_fn("end_fn", self.end_fn),
+            "next_inputs_fn": serialize_fn("next_inputs_fn", self.next_inputs_fn,
+                                           "None to feed the samples as they are"),
+        }
+
+
+@keras.saving.register_keras_serializable(package="kerasrnn.seq2seq")
+class CustomSampler(Sampler):
+    """A sampler made of three callables, called with tfa.seq2seq's keywords.
+
+    Args:
+        initialize_fn: `initialize_fn(inputs, **kwargs) -> (finished,
+            next_inputs)`; `kwargs` are the decoder call's other keyword
+            arguments.
+        sample_fn: `sample_fn(time=, outputs=, state=) -> sample_ids`.
+        next_inputs_fn: `next_inputs_fn(time=, outputs=, state=,
+            sample_ids=) -> (finished, next_inputs, next_state)`.
+        sample_ids_shape: Shape of one sample without the batch axis
+            (default `()`).
+        sample_ids_dtype: Dtype of the samples (default `"int32"`).
+    """
+
+    _fn_arguments = ("initialize_fn", "sample_fn", "next_inputs_fn")
+
+    def __init__(self, initialize_fn, sample_fn, next_inputs_fn, sample_ids_shape=None,
+                 sample_ids_dtype=None):
+        self.initialize_fn = _check_fn("initialize_fn", initialize_fn, required=True)
+        self.sample_fn = _check_fn("sample_fn", sample_fn, required=True)
+        self.next_inputs_fn = _check_fn("next_inputs_fn", next_inputs_fn, required=True)
+        self._sample_ids_shape = _check_sample_shape("sample_ids_shape", sample_ids_shape)
+        self._sample_ids_dtype = _check_dtype("sample_ids_dtype", sample_ids_dtype, "int32")
+        self._batch_size = None
+
+    @property
+    def sample_ids_shape(self):
+        return self._sample_ids_shape
+
+    @property
+    def sample_ids_dtype(self):
+        return self._sample_ids_dtype
+
+    def initialize(self, inputs, **kwargs):
+        finished, next_inputs = self.initialize_fn(inputs, **kwargs)
+        finished = ops.cast(ops.convert_to_tensor(finished), "bool")
+        if len(finished.shape) != 1:
+            raise ArgumentError("initialize_fn", self.initialize_fn,
+                                "a callable returning (finished, next_inputs) with finished a boolean "
+                                f"vector (batch,); its finished has shape {tuple(finished.shape)}")
+        self._batch_size = ops.shape(finished)[0]
+        return finished, next_inputs
+
+    def sample(self, time, outputs, state):
+        return self.sample_fn(time=time, outputs=outputs, state=state)
+
+    def next_inputs(self, time, outputs, state, sample_ids):
+        return self.next_inputs_fn(time=time, outputs=outputs, state=state, sample_ids=sample_ids)
+
+    def get_config(self):
+        return {
+            "initialize_fn": serialize_fn("initialize_fn", self.initialize_fn),
+            "sample_fn": serialize_fn("sample_fn", self.sample_fn),
+            "next_inputs_fn": serialize_fn("next_inputs_fn", self.next_inputs_fn),
+            "sample_ids_shape": self._sample_ids_shape,
+            "sample_ids_dtype": self._sample_ids_dtype,
+        }
