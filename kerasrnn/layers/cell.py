@@ -25,6 +25,7 @@ from keras import tree
 # this mixin, so kerasrnn cells use it too (it holds no recurrent maths).
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from kerasrnn.layers.zoneout import zoneout
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_choice
 from kerasrnn.validation import check_int
@@ -129,6 +130,10 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
             self.seed_generator = keras.random.SeedGenerator(seed=self.seed)
         self.state_size = [self.units] * len(self.state_names)
         self.output_size = self.units
+
+    #: Zoneout rate of each state; empty (no zoneout) unless a subclass takes
+    #: a `zoneout` argument (`LSTMCell`, `GRUCell`).
+    zoneout_rates = ()
 
     #: One name per state tensor, in order.
     state_names = ("h",)
@@ -268,7 +273,37 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         dropout_mask, recurrent_mask = self.step_dropout_masks(inputs, states, training)
         projected = self.input_projection(inputs, dropout_mask)
         output, new_states = self.recurrent_step(projected, states, recurrent_mask)
+        output, new_states = self.zone_out(output, states, new_states, training)
         return output, new_states if nested else new_states[0]
+
+    @property
+    def has_zoneout(self):
+        """Whether any state is zoned out (a `zoneout` rate above 0)."""
+        return any(rate > 0.0 for rate in self.zoneout_rates)
+
+    def zoneout_noise(self, leading_shape):
+        """Uniform draws for the zoneout masks of many steps at once: one
+        `(*leading_shape, size)` tensor per state whose rate is above 0, in
+        state order (for `zone_out`'s `noise`)."""
+        return tuple(
+            keras.random.uniform((*leading_shape, size), seed=self.seed_generator)
+            for rate, size in zip(self.zoneout_rates, self.state_size)
+            if rate > 0.0
+        )
+
+    def zone_out(self, output, old_states, new_states, training, noise=None):
+        """Applies zoneout (`kerasrnn.layers.zoneout.zoneout`) to one step's
+        new states, each with its rate: `(output, new_states)` with the
+        output the zoned-out first state. `noise` is one step's slice of
+        `zoneout_noise` (drawn here from `seed_generator` when `None`)."""
+        if not self.has_zoneout:
+            return output, new_states
+        draws = iter(noise) if noise is not None else None
+        zoned = []
+        for new, old, rate in zip(new_states, old_states, self.zoneout_rates):
+            u = next(draws) if draws is not None and rate > 0.0 else None
+            zoned.append(zoneout(new, old, rate, training, self.seed_generator, noise=u))
+        return (zoned[0] if self.output_is_state else output), zoned
 
     def get_initial_state(self, batch_size=None):
         return [ops.zeros((batch_size, size), dtype=self.compute_dtype) for size in self.state_size]

@@ -359,7 +359,10 @@ class DeepRNN(SequenceInputChecks, keras.layers.RNN):
         self.fast_path = check_bool("fast_path", fast_path)
 
     def uses_fast_path(self):
-        return self.fast_path and all(isinstance(c, RecurrentCell) for c in self.cell.cells)
+        # A cell with zoneout runs its own step (`cell.call`), which applies it.
+        return self.fast_path and all(
+            isinstance(c, RecurrentCell) and not c.has_zoneout for c in self.cell.cells
+        )
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if tree.is_nested(mask):

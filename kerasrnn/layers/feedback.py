@@ -261,7 +261,7 @@ class OutputFeedbackRNN(keras.layers.Layer):
             z = ops.moveaxis(targets, 1, 0)
             fed = ops.concatenate([ops.zeros_like(z[:1]), z[:-1]], axis=0)
             u = ops.concatenate([x, fed], axis=-1)
-            if isinstance(inner, RecurrentCell):
+            if isinstance(inner, RecurrentCell) and not inner.has_zoneout:
                 dropout_mask, recurrent_mask = inner.step_dropout_masks(u[0], states, training)
                 if dropout_mask is not None:
                     dropout_mask = tree.map_structure(lambda d: ops.expand_dims(d, 0), dropout_mask)

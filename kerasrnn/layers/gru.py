@@ -7,6 +7,7 @@ from keras import ops
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.cell import get_activation
+from kerasrnn.layers.zoneout import check_zoneout_rates
 from kerasrnn.ops.fused import GRUKernel
 
 
@@ -35,6 +36,10 @@ class GRUCell(RecurrentCell):
     reset_after=False: ĥ_t = tanh(x_t W_h + (r_t ⊙ h_{t-1}) U_h + b_h)
     h_t = z_t ⊙ h_{t-1} + (1 − z_t) ⊙ ĥ_t
 
+    With `zoneout` rate p (Krueger et al. 2016), h_t then becomes, per unit,
+    d ⊙ h_{t-1} + (1 − d) ⊙ h_t with d ~ Bernoulli(p) drawn every step in
+    training, and (1 − p) h_t + p h_{t-1} in inference.
+
     Same arguments, defaults, weights (`kernel` `(input_dim, 3 units)`,
     `recurrent_kernel` `(units, 3 units)`, `bias` `(2, 3 units)` with
     `reset_after` (input and recurrent biases) else `(3 units,)`; gate order
@@ -48,6 +53,10 @@ class GRUCell(RecurrentCell):
         recurrent_dropout, seed: As for `LSTMCell`.
         reset_after: Apply the reset gate after the recurrent matrix product
             (default, cuDNN-compatible) or before it (Cho et al. 2014).
+        zoneout: Zoneout rate of `h` in [0, 1) (a float, or a list of one
+            float as `ZoneoutCell` takes it). Default 0: no zoneout. The
+            same update as `ZoneoutCell(GRUCell(...), rate=zoneout)`; drawn
+            with `seed`.
 
     Call arguments:
         inputs: `(batch, features)` tensor.
@@ -74,11 +83,14 @@ class GRUCell(RecurrentCell):
         activation="tanh",
         recurrent_activation="sigmoid",
         reset_after=True,
+        zoneout=0.0,
         **kwargs,
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = get_activation(recurrent_activation, "recurrent_activation")
         self.reset_after = bool(reset_after)
+        self.zoneout_rates = check_zoneout_rates("zoneout", zoneout, len(self.state_names))
+        self.zoneout = list(self.zoneout_rates) if isinstance(zoneout, (list, tuple)) else self.zoneout_rates[0]
 
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -99,6 +111,7 @@ class GRUCell(RecurrentCell):
     def fused_kernel(self, recurrent_mask=None):
         if (
             recurrent_mask is None
+            and not self.has_zoneout
             and self.reset_after
             and self.activation is activations.tanh
             and self.recurrent_activation is activations.sigmoid
@@ -133,7 +146,7 @@ class GRUCell(RecurrentCell):
         return h, [h]
 
     def get_config(self):
-        return {**super().get_config(), "reset_after": self.reset_after}
+        return {**super().get_config(), "reset_after": self.reset_after, "zoneout": self.zoneout}
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn")
@@ -149,6 +162,9 @@ class GRU(RecurrentLayer):
         activation, recurrent_activation, use_bias, *_initializer,
         *_regularizer, *_constraint, dropout, recurrent_dropout, seed,
         reset_after: As for `GRUCell`.
+        zoneout: Zoneout rate of `h`, as for `GRUCell` (default 0). With a
+            rate above 0 the layer runs as `kerasrnn.layers.LSTM` says for
+            its `zoneout`.
         activity_regularizer: Regularizer applied to the layer's output.
         return_sequences, return_state, go_backwards, stateful, unroll,
         use_cudnn, fast_path: As for `kerasrnn.layers.LSTM`.

@@ -10,6 +10,7 @@ from keras import ops
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.cell import get_activation
+from kerasrnn.layers.zoneout import check_zoneout_rates
 from kerasrnn.ops.fused import LSTMKernel
 
 
@@ -61,7 +62,11 @@ class LSTMCell(RecurrentCell):
     h_t = o_t ⊙ tanh(c_t)
 
     (σ is `recurrent_activation`, tanh is `activation`; the bracketed peephole
-    terms only with `peephole=True`.) Same arguments, defaults, weights
+    terms only with `peephole=True`.) With `zoneout` (Krueger et al. 2016)
+    each state s ∈ {h, c} with rate p then becomes, per unit,
+    d ⊙ s_{t-1} + (1 − d) ⊙ s_t with d ~ Bernoulli(p) drawn every step in
+    training, and (1 − p) s_t + p s_{t-1} in inference; the output is the
+    zoned-out h. Same arguments, defaults, weights
     (`kernel` `(input_dim, 4 units)`, `recurrent_kernel` `(units, 4 units)`,
     `bias` `(4 units,)`, gate order i, f, c, o) and numbers as
     `keras.layers.LSTMCell`.
@@ -80,7 +85,11 @@ class LSTMCell(RecurrentCell):
             Constraints. Default: `None`.
         dropout: Fraction of the input units to drop (same mask every step).
         recurrent_dropout: Fraction of the recurrent units to drop.
-        seed: Random seed for dropout.
+        seed: Random seed for dropout and zoneout.
+        zoneout: Zoneout rates, each in [0, 1): one float for both states or
+            `[rate_h, rate_c]` (e.g. `[0.05, 0.5]`: Krueger et al. zone
+            out the cell state more often than the output). Default 0: no zoneout. The same update as
+            `ZoneoutCell(LSTMCell(...), rate=zoneout)`.
         peephole: Add the peephole connections of Gers & Schmidhuber (2000):
             three extra weight vectors `input_gate_peephole_weights`,
             `forget_gate_peephole_weights`, `output_gate_peephole_weights`
@@ -115,10 +124,13 @@ class LSTMCell(RecurrentCell):
         unit_forget_bias=True,
         peephole=False,
         peephole_initializer="glorot_uniform",
+        zoneout=0.0,
         **kwargs,
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = get_activation(recurrent_activation, "recurrent_activation")
+        self.zoneout_rates = check_zoneout_rates("zoneout", zoneout, len(self.state_names))
+        self.zoneout = list(self.zoneout_rates) if isinstance(zoneout, (list, tuple)) else self.zoneout_rates[0]
         self.unit_forget_bias = bool(unit_forget_bias)
         self.peephole = bool(peephole)
         if self.peephole:
@@ -153,6 +165,7 @@ class LSTMCell(RecurrentCell):
     def fused_kernel(self, recurrent_mask=None):
         if (
             recurrent_mask is None
+            and not self.has_zoneout
             and not self.peephole
             and self.activation is activations.tanh
             and self.recurrent_activation is activations.sigmoid
@@ -171,6 +184,7 @@ class LSTMCell(RecurrentCell):
             "unit_forget_bias": self.unit_forget_bias,
             "peephole": self.peephole,
             "peephole_initializer": initializers.serialize(self.peephole_initializer),
+            "zoneout": self.zoneout,
         }
         return {**super().get_config(), **config}
 
@@ -191,6 +205,17 @@ class LSTM(RecurrentLayer):
         unit_forget_bias, *_regularizer, *_constraint, dropout,
         recurrent_dropout, seed, peephole, peephole_initializer:
             As for `LSTMCell`.
+        zoneout: Zoneout rate(s) of `h` and `c`, as for `LSTMCell` (one
+            float or `[rate_h, rate_c]`; default 0, no zoneout). With a rate
+            above 0 the layer runs its `"fused_autodiff"` loop (the hoisted
+            input projection, then the cell's step and the zoneout update,
+            differentiated automatically) instead of the hand-written fused
+            kernel. In training the masks of all steps are drawn before the
+            loop, so training works under XLA and on every backend,
+            JAX's `lax.scan` included (unlike `ZoneoutCell` in
+            `keras.layers.RNN`, which draws inside the loop and needs
+            `unroll=True` to train on JAX); `fast_path=False` draws them step
+            by step in the cell, as `ZoneoutCell` does.
         activity_regularizer: Regularizer applied to the layer's output.
         return_sequences: Return the full sequence (else the last output).
         return_state: Also return the final states `h` and `c`.
@@ -222,6 +247,12 @@ class LSTM(RecurrentLayer):
     ...     keras.layers.Dense(1, activation="sigmoid"),
     ... ])
     >>> model.compile("adam", "binary_crossentropy")
+    >>> zoned = kerasrnn.layers.LSTM(64, zoneout=[0.05, 0.5])  # rates of h and c
+
+    Reference:
+        Hochreiter & Schmidhuber, "Long Short-Term Memory", 1997; Krueger et
+        al., "Zoneout: Regularizing RNNs by Randomly Preserving Hidden
+        Activations", ICLR 2017 (arXiv:1606.01305).
     """
 
     cell_class = LSTMCell

@@ -28,6 +28,29 @@ __all__ = ["RecurrentLayer"]
 _VARIABLES_SYNCHRONIZE = "synchronization" in inspect.signature(keras.Variable.__init__).parameters
 
 
+def _replicas_in_sync():
+    """Replicas of the current `tf.distribute` strategy (1 outside one, and
+    on backends other than TensorFlow)."""
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return int(tf.distribute.get_strategy().num_replicas_in_sync)
+
+
+def _check_unsynchronized_states(name):
+    """An `InputError` when a stateful layer would get plain (not per-replica)
+    state variables under a strategy of several replicas."""
+    replicas = _replicas_in_sync()
+    if replicas > 1:
+        raise InputError(
+            f"stateful layer {name!r} cannot keep its states per replica under a tf.distribute strategy of "
+            f"{replicas} replicas with Keras {keras.__version__}: its keras.Variable takes no `synchronization` "
+            "(Keras 3.9 or later does), so the replicas would share one copy of the states and train on each "
+            "other's streams. Upgrade Keras, or train stateful models (e.g. char-lm --tbptt) on one device "
+            f"(--strategy none). Received: stateful=True, replicas={replicas}")
+
+
 class SequenceInputChecks:
     """The checks of a sequence layer's call, for subclasses of
     `keras.layers.RNN` (listed before it among the bases).
@@ -225,8 +248,11 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
         # a read outside the replicas sees the first replica's; elsewhere
         # they are plain variables.
         # Keras versions whose Variable takes no `synchronization` (3.8) get
-        # plain variables: single-device stateful training is unchanged, and
-        # under a strategy the replicas would share one copy of the states.
+        # plain variables: single-device stateful training is unchanged;
+        # under a strategy of several replicas they would share one copy of
+        # the states and train wrong, so that is refused.
+        if not _VARIABLES_SYNCHRONIZE:
+            _check_unsynchronized_states(self.name)
         synchronized = (
             {"synchronization": "on_read", "aggregation": "only_first_replica"}
             if _VARIABLES_SYNCHRONIZE else {}
@@ -262,7 +288,8 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
             mask = None if mask is None else ops.flip(mask, axis=0)
         if dropout_mask is not None:
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
-        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
+        zoned = getattr(cell, "has_zoneout", False)
+        kernel = None if self.unroll or zoned else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
             xla = in_xla_context()
             dtype = cell.compute_dtype
@@ -306,14 +333,24 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
                 outputs = ops.expand_dims(last_output, 0)
         else:
             projected = cell.input_projection(x, dropout_mask)
+            noise = ()
+            if zoned and training:
+                # The zoneout masks of all steps, drawn before the loop and
+                # fed to it as inputs: no seed generator advances inside the
+                # loop, which JAX's `lax.scan` could not do.
+                noise = cell.zoneout_noise(ops.shape(x)[:2])
 
-            def step(projected_t, states):
-                return cell.recurrent_step(projected_t, list(states), recurrent_mask)
+            def step(inputs_t, states):
+                projected_t, noise_t = (inputs_t[0], inputs_t[1:]) if noise else (inputs_t, None)
+                output, new_states = cell.recurrent_step(projected_t, list(states), recurrent_mask)
+                if zoned:
+                    output, new_states = cell.zone_out(output, states, new_states, training, noise_t)
+                return output, new_states
 
             batch = ops.shape(sequences)[0]
             last_output, outputs, states = rnn(
                 step,
-                projected,
+                (projected, *noise) if noise else projected,
                 initial_state,
                 mask=mask,
                 return_sequences=self.return_sequences,
@@ -338,16 +375,20 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
         * `"fused_forward"` (inference in those configurations, recurrent
           dropout allowed): the same projection and loop, saving nothing for
           a backward pass.
-        * `"fused_autodiff"` (other configurations): one input projection,
-          then a loop of the cell's `recurrent_step`, differentiated
-          automatically.
+        * `"fused_autodiff"` (other configurations, zoneout included): one
+          input projection, then a loop of the cell's `recurrent_step` (and
+          its zoneout update), differentiated automatically.
         * `"generic"` (`fast_path=False`): Keras's step-by-step loop driving
           this layer's cell.
         """
         if not self.fast_path:
             return "generic"
         rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
-        if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
+        if (
+            self.unroll
+            or getattr(self.cell, "has_zoneout", False)
+            or self.cell.fused_kernel(True if rec_dropout else None) is None
+        ):
             return "fused_autodiff"
         return "fused_bptt" if training else "fused_forward"
 

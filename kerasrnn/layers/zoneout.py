@@ -9,25 +9,31 @@ from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_int
 from kerasrnn.validation import check_rate
 
-__all__ = ["ZoneoutCell", "zoneout"]
+__all__ = ["ZoneoutCell", "check_zoneout_rates", "zoneout"]
 
 
 def _sizes(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def zoneout(new, old, rate, training, seed=None):
+def zoneout(new, old, rate, training, seed=None, noise=None):
     """One state's zoneout update.
 
     Training: each unit keeps its previous value `old` with probability
     `rate` and takes `new` otherwise (an independent draw per unit, sample
     and call). Inference: the expectation `(1 − rate) new + rate old`.
-    `seed` is a `keras.random.SeedGenerator` or an integer.
+    `seed` is a `keras.random.SeedGenerator` or an integer. `noise`, when
+    given, holds uniform draws in [0, 1) shaped like `new`, drawn beforehand
+    (a unit is kept where `noise < rate`); then nothing is drawn here, which
+    lets a loop that cannot advance a seed generator (JAX's `lax.scan`) take
+    its draws as inputs.
     """
     if rate == 0.0:
         return new
     if training:
-        keep = keras.random.uniform(ops.shape(new), seed=seed) < rate
+        if noise is None:
+            noise = keras.random.uniform(ops.shape(new), seed=seed)
+        keep = noise < rate
         return ops.where(keep, old, new)
     return (1.0 - rate) * new + rate * old
 
@@ -56,7 +62,11 @@ class ZoneoutCell(keras.layers.Layer, DropoutRNNCell):
     decoders. The cell's own `dropout` / `recurrent_dropout` keep working.
     Training draws the masks inside the time loop; on JAX, whose
     `lax.scan` cannot advance a seed generator, use `keras.layers.RNN(...,
-    unroll=True)` to train (inference works either way).
+    unroll=True)` to train (inference works either way). kerasrnn's `LSTM`
+    and `GRU` layers (and their cells) also take zoneout as an option,
+    `LSTM(units, zoneout=[0.05, 0.15])`, with the same numbers; their
+    layers draw the masks of all steps before the loop and train under
+    `lax.scan` on JAX too.
 
     Args:
         cell: An RNN cell (with `call`, `state_size`, `output_size`) or its
@@ -149,12 +159,19 @@ class ZoneoutCell(keras.layers.Layer, DropoutRNNCell):
         return {**super().get_config(), **config}
 
 
-def _check_rates(rate, count):
+def _check_rates(rate, count, name="rate"):
+    return check_zoneout_rates(name, rate, count)
+
+
+def check_zoneout_rates(name, rate, count):
+    """Zoneout rates for `count` states: one float in [0, 1) for every state
+    or a list of `count` such floats; returns a tuple of `count` floats, or
+    raises an `ArgumentError` naming the argument `name` and `rate`."""
     requirement = f"a float in [0, 1) or a list of {count} such floats (one per state)"
     rates = rate if isinstance(rate, (list, tuple)) else [rate] * count
     if isinstance(rate, (list, tuple)) and len(rate) != count:
-        raise ArgumentError("rate", rate, requirement)
+        raise ArgumentError(name, rate, requirement)
     try:
-        return tuple(check_rate("rate", r) for r in rates)
+        return tuple(check_rate(name, r) for r in rates)
     except ArgumentError:
-        raise ArgumentError("rate", rate, requirement) from None
+        raise ArgumentError(name, rate, requirement) from None
