@@ -45,3 +45,29 @@ def source_commit(*paths):
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit + ("-dirty" if dirty else "")) or None
+
+
+def resident_mib(field="VmRSS", pid="self"):
+    """A memory field of `/proc/<pid>/status` in MiB (Linux): `VmRSS`, the
+    resident memory now, or `VmHWM`, its peak since the process started or
+    since the last `reset_peak_resident`; None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_resident():
+    """Resets this process's peak resident memory (`VmHWM`) to its current
+    resident memory (Linux 4.0 and later: writing 5 to
+    `/proc/self/clear_refs`); True where it worked."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False

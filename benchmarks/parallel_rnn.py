@@ -13,13 +13,31 @@ A second table times the scan op alone (forward and backward of
 A case whose single (warm) step takes longer than `--max-step-seconds` is
 timed at that length and skipped at the longer ones (listed in the report).
 
+`--memory` reports peak memory instead of time: each (layer, T, XLA) case
+runs in a fresh child process, which builds the model, takes one training
+step (tracing and compiling included) and then a second, warm one, and
+reports the peak resident memory (Linux `VmHWM`, reset just before each
+step through `/proc/self/clear_refs`) above the resident memory just before
+that step, in MiB: what the step itself holds at its peak (activations
+saved for the backward pass, gradients, optimizer temporaries, and for the
+first step the tracing/compilation too). The children run with glibc's
+mmap and trim thresholds fixed at 64 KiB and TensorFlow's oneDNN ops off
+(`MEMORY_CHILD_ENV`), so that large buffers go back to the system when
+freed and a warm step cannot reuse memory the first one left resident. A case is stopped and reported as skipped when the child's resident
+memory exceeds `--memory-limit-mib` or it runs longer than
+`--case-timeout`; that layer is then skipped at the longer lengths too.
+
     python benchmarks/parallel_rnn.py --output benchmarks/results/parallel_rnn.json
     python benchmarks/parallel_rnn.py --lengths 128,512 --jit false --quick
+    python benchmarks/parallel_rnn.py --memory --output benchmarks/results/parallel_rnn_memory.json
 """
 
 import argparse
+import gc
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -31,6 +49,8 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import paired_ratio_quartiles  # noqa: E402
+from benchutil import reset_peak_resident  # noqa: E402
+from benchutil import resident_mib  # noqa: E402
 from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
@@ -131,6 +151,102 @@ def time_scans(batch, length, units, jit, steps, warmup, skip):
     return results
 
 
+#: The environment of `--memory`'s children: glibc returns freed buffers of
+#: 64 KiB and more to the system at once, and TensorFlow's oneDNN allocator,
+#: which keeps freed buffers in a pool of its own, is off; a warm step then
+#: cannot reuse memory that the first step left resident.
+MEMORY_CHILD_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "65536",
+    "MALLOC_TRIM_THRESHOLD_": "65536",
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=65536",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+}
+
+
+def memory_child(name, batch, length, features, units, jit):
+    """In a fresh process: one model, a first and a second training step;
+    prints one `MEMORY {json}` line with the peak resident memory of each
+    step above the resident memory just before it (MiB)."""
+    rng = np.random.RandomState(0)
+    x = tf.constant(rng.randn(batch, length, features).astype("float32"))
+    y = tf.constant(rng.randn(batch, length, units).astype("float32"))
+    model = build(name, batch, length, features, units, jit)
+    result = {"layer": name, "timesteps": length, "jit_compile": jit}
+    for key in ("first_step", "step"):
+        gc.collect()
+        if not reset_peak_resident():
+            raise RuntimeError("cannot reset the peak resident memory (/proc/self/clear_refs)")
+        before = resident_mib("VmRSS")
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        result[f"{key}_s"] = round(time.perf_counter() - start, 2)
+        result[f"{key}_peak_mib"] = round(resident_mib("VmHWM") - before, 1)
+        result[f"{key}_rss_before_mib"] = round(before, 1)
+    print("MEMORY " + json.dumps(result), flush=True)
+
+
+def run_memory_case(name, batch, length, features, units, jit, limit_mib, timeout_s):
+    """Runs `memory_child` in a subprocess, stopped when its resident memory
+    passes `limit_mib` or it runs longer than `timeout_s`: the child's
+    result, or `{"skipped": why}`."""
+    command = [sys.executable, os.path.abspath(__file__), "--memory-child", name, "--lengths", str(length),
+               "--jit", "true" if jit else "false", "--batch", str(batch), "--features", str(features),
+               "--units", str(units)]
+    env = {**os.environ, **MEMORY_CHILD_ENV}
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    start, peak, why = time.perf_counter(), 0.0, None
+    while child.poll() is None:
+        rss = resident_mib("VmRSS", child.pid) or 0.0
+        peak = max(peak, rss)
+        if rss > limit_mib:
+            why = f"resident memory passed {limit_mib / 1024:.0f} GiB"
+        elif time.perf_counter() - start > timeout_s:
+            why = f"ran longer than {timeout_s / 60:.0f} min"
+        if why:
+            child.kill()
+            child.communicate()
+            return {"skipped": why}
+        time.sleep(0.1)
+    out, err = child.communicate()
+    for line in out.splitlines():
+        if line.startswith("MEMORY "):
+            result = json.loads(line[len("MEMORY "):])
+            result["child_peak_rss_mib"] = round(peak, 1)
+            return result
+    tail = (err.strip().splitlines() or ["no output"])[-1][:200]
+    return {"skipped": f"the child failed (exit {child.returncode}): {tail}"}
+
+
+def memory_tables(names, lengths, jits, batch, features, units, limit_mib, timeout_s, emit):
+    results, skipped = [], []
+    for jit in jits:
+        emit(f"\nXLA {'on' if jit else 'off'}: peak memory of one warm training step, MiB above the resident "
+             f"memory before it (first step, with tracing/compilation, in brackets)  B={batch} D={features} "
+             f"H={units}")
+        emit(f"{'T':>6} " + " ".join(f"{n:>17}" for n in names))
+        too_big = {}
+        for length in lengths:
+            cells = []
+            for n in names:
+                if n in too_big:
+                    result = {"skipped": too_big[n]}
+                else:
+                    result = run_memory_case(n, batch, length, features, units, jit, limit_mib, timeout_s)
+                if "skipped" in result:
+                    skipped.append({"layer": n, "timesteps": length, "jit_compile": jit, "reason": result["skipped"]})
+                    too_big.setdefault(n, f"{result['skipped']} at T={length}")
+                    cells.append(f"{'skipped':>17}")
+                else:
+                    results.append({**result, "batch": batch, "features": features, "units": units})
+                    cells.append(f"{result['step_peak_mib']:>8.0f} ({result['first_step_peak_mib']:>6.0f})")
+            emit(f"{length:>6} " + " ".join(cells))
+    if skipped:
+        emit("skipped: " + "; ".join(f"{s['layer']} T={s['timesteps']} XLA {'on' if s['jit_compile'] else 'off'}: "
+                                     f"{s['reason']}" for s in skipped))
+    return results, skipped
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", help="write the results as JSON here (and the printed table next to it as .txt)")
@@ -146,6 +262,13 @@ def main(argv=None):
                         help="skip a case at longer lengths once one of its steps takes longer than this")
     parser.add_argument("--no-scan-ops", action="store_true", help="skip the table of the scan op alone")
     parser.add_argument("--quick", action="store_true", help="smoke run: B=2, D=H=8, T=16,32, one step")
+    parser.add_argument("--memory", action="store_true",
+                        help="report the peak memory of a training step per case (fresh process each) instead of time")
+    parser.add_argument("--memory-limit-mib", type=float, default=6144,
+                        help="--memory: stop a case whose resident memory passes this (MiB)")
+    parser.add_argument("--case-timeout", type=float, default=300,
+                        help="--memory: stop a case that runs longer than this (seconds)")
+    parser.add_argument("--memory-child", metavar="LAYER", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     lengths = [int(t) for t in args.lengths.split(",")]
     names = args.layers.split(",")
@@ -157,6 +280,9 @@ def main(argv=None):
     if args.quick:
         batch, features, units, steps, warmup = 2, 8, 8, 1, 1
         lengths = [16, 32]
+    if args.memory_child:
+        memory_child(args.memory_child, batch, lengths[0], features, units, jits[0])
+        return 0
     if REFERENCE not in names:
         names = [REFERENCE] + names
 
@@ -167,6 +293,29 @@ def main(argv=None):
         lines.append(line)
 
     start = time.perf_counter()
+    if args.memory:
+        results, skipped = memory_tables(names, lengths, jits, batch, features, units, args.memory_limit_mib,
+                                         args.case_timeout, emit)
+        elapsed = time.perf_counter() - start
+        emit(f"benchmark took {elapsed / 60:.1f} min")
+        write_report(args.output, {
+            "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+            "versions": {
+                "tensorflow": tf.__version__,
+                "keras": keras.__version__,
+                "kerasrnn": kerasrnn.__version__,
+                "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
+            },
+            "measure": "peak resident memory (VmHWM, reset before each step) minus resident memory before the step, "
+                       "MiB; first_step includes tracing/compilation",
+            "child_environment": MEMORY_CHILD_ENV,
+            "memory_limit_mib": args.memory_limit_mib,
+            "case_timeout_s": args.case_timeout,
+            "elapsed_s": round(elapsed, 1),
+            "results": results,
+            "skipped": skipped,
+        }, table=lines)
+        return 0
     for jit in jits:
         emit(f"\nXLA {'on' if jit else 'off'}: training-step ms (ratio to kerasrnn LSTM)  B={batch} D={features} "
              f"H={units}")
