@@ -39,6 +39,9 @@ class Seq2SeqConfig(TrainingConfig):
                                       "(mean log-probability per token)", choices=("gnmt", "average"))
     coverage_penalty: float = option(0.0, "GNMT coverage-penalty beta of beam search (0: none)",
                                      check=check_non_negative_number)
+    coverage_penalty_scope: str = option("finished", "hypotheses the coverage penalty scores: finished "
+                                         "(tfa.seq2seq, GNMT) or all (every live one at every step, "
+                                         "OpenNMT-py's stepwise penalty)", choices=("finished", "all"))
     block_ngram_repeat: int = option(0, "beam search never repeats an n-gram of this length (0: no blocking)",
                                      check=check_non_negative_int)
     min_length: int = option(0, "beam search emits at least this many tokens before the end token",
@@ -48,7 +51,8 @@ class Seq2SeqConfig(TrainingConfig):
         """The further `beam_search` options (`kerasrnn.seq2seq.search`)
         these options ask for, for evaluation and for the export."""
         return {"coverage_penalty": self.coverage_penalty, "block_ngram_repeat": self.block_ngram_repeat,
-                "min_length": self.min_length, "length_penalty_type": self.length_penalty_type}
+                "min_length": self.min_length, "length_penalty_type": self.length_penalty_type,
+                "coverage_penalty_scope": self.coverage_penalty_scope}
 
 
 def build_model(config, source_vocab, target_vocab, attention, copy_attention=False):

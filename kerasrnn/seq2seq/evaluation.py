@@ -34,7 +34,8 @@ class BatchedSearch:
             hypothesis of each beam is kept).
         length_penalty: GNMT length penalty alpha of beam search.
         beam_options: Further `beam_search` arguments (`coverage_penalty`,
-            `block_ngram_repeat`, `min_length`, `length_penalty_type`).
+            `block_ngram_repeat`, `min_length`, `length_penalty_type`,
+            `coverage_penalty_scope`).
 
     Call arguments:
         source_ids: `(n, source_length)` int array (0-padded, end token

@@ -49,7 +49,8 @@ def translate_fns(model, source_vocab, target_vocab, max_source_length, max_leng
     The functions use TensorFlow string ops around kerasrnn's searches; the
     returned lookup tables must be tracked by whatever saves them.
     `beam_options`: further `beam_search` arguments (`coverage_penalty`,
-    `block_ngram_repeat`, `min_length`, `length_penalty_type`).
+    `block_ngram_repeat`, `min_length`, `length_penalty_type`,
+    `coverage_penalty_scope`).
     """
     beam_options = check_beam_options(beam_options)
     max_source_length = check_positive_int("max_source_length", max_source_length)

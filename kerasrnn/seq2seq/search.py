@@ -234,7 +234,7 @@ def length_normalizer(lengths, length_penalty):
 
 def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, start_id=START_ID,
                 end_id=END_ID, pad_id=PAD_ID, coverage_penalty=0.0, block_ngram_repeat=0, min_length=0,
-                length_penalty_type="gnmt"):
+                length_penalty_type="gnmt", coverage_penalty_scope="finished"):
     """Keeps the `beam_width` best hypotheses per example at every step.
 
     Args:
@@ -251,6 +251,10 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, s
         min_length: The fewest tokens before `end_id`.
         length_penalty_type: `"gnmt"`, or `"average"` to rank by the mean
             token log-probability (`length_penalty` must then be 0).
+        coverage_penalty_scope: `"finished"` (hypotheses that ended carry
+            the coverage penalty, tfa.seq2seq's rule) or `"all"` (every
+            hypothesis at every step, OpenNMT-py's stepwise penalty, so a
+            hypothesis cut at `max_length` pays it too).
 
     Returns:
         Dict, hypotheses sorted best first along axis 1: `ids` int
@@ -268,8 +272,8 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, s
     dtype = model.decoder.compute_dtype
     decoder = BeamSearchDecoder(
         cell, beam, embedding_fn=_ids, length_penalty_weight=alpha, length_penalty=length_penalty_type,
-        coverage_penalty_weight=coverage_penalty, block_ngram_repeat=block_ngram_repeat,
-        min_length=min_length, maximum_iterations=max_length,
+        coverage_penalty_weight=coverage_penalty, coverage_penalty_scope=coverage_penalty_scope,
+        block_ngram_repeat=block_ngram_repeat, min_length=min_length, maximum_iterations=max_length,
         attention_probs_fn=lambda state: _latest_alignment(state, cell),
     )
     outputs, final_state, lengths = decoder(
@@ -293,7 +297,8 @@ def beam_search(model, source_ids, beam_width, max_length, length_penalty=0.0, s
 #: The options of `beam_search` beyond the beam width and the GNMT length
 #: penalty, which callers that store a search (an export, a batched
 #: evaluation) pass through as one `beam_options` dict.
-BEAM_OPTIONS = ("coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type")
+BEAM_OPTIONS = ("coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type",
+                "coverage_penalty_scope")
 
 
 def check_beam_options(beam_options):

@@ -69,7 +69,8 @@ def test_dates_without_baseline_trains_only_the_attention_model(tmp_path):
     output = tmp_path / "dates"
     assert _run("dates", "--quick", "--no-baseline", "--train-size", "200", "--test-size", "16",
                 "--attention", "bahdanau", "--cell", "gru", "--no-bidirectional",
-                "--block-ngram-repeat", "2", "--coverage-penalty", "0.2", "--output", str(output)) == 0
+                "--block-ngram-repeat", "2", "--coverage-penalty", "0.2", "--coverage-penalty-scope", "all",
+                "--output", str(output)) == 0
     metrics = json.loads((output / "metrics.json").read_text())
     assert "attention_exact_match_greedy" in metrics and "no_attention_exact_match_greedy" not in metrics
     # The beam options reach the search and the export: no beam output repeats
@@ -81,7 +82,8 @@ def test_dates_without_baseline_trains_only_the_attention_model(tmp_path):
     config = json.loads((output / "config.json").read_text())
     assert (config["attention"], config["cell"], config["bidirectional"], config["train_size"]) == \
         ("bahdanau", "gru", False, 200)
-    assert (config["block_ngram_repeat"], config["coverage_penalty"], config["length_penalty_type"]) == (2, 0.2, "gnmt")
+    assert (config["block_ngram_repeat"], config["coverage_penalty"], config["length_penalty_type"],
+            config["coverage_penalty_scope"]) == (2, 0.2, "gnmt", "all")
 
 
 @pytest.mark.skipif(bool(CORPORA), reason=f"corpora packages not importable: {CORPORA} "
@@ -108,6 +110,7 @@ def test_bible_modernize_quick(options, tmp_path):
     (["dates", "--length-penalty", "-1"], "`--length-penalty` must be a non-negative number"),
     (["dates", "--block-ngram-repeat", "-1"], "`--block-ngram-repeat` must be a non-negative integer"),
     (["dates", "--length-penalty-type", "mean"], "`--length-penalty-type` must be one of gnmt, average"),
+    (["dates", "--coverage-penalty-scope", "live"], "`--coverage-penalty-scope` must be one of finished, all"),
     (["dates", "--strategy", "parameter-server"], "`--strategy` must be one of none, mirrored, multi-worker"),
     (["bible-modernize", "--quick", "--max-words", "0"], "`--max-words` must be a positive integer"),
     (["bible-modernize", "--train-size", "-3"], "`--train-size` must be a positive integer"),

@@ -217,6 +217,76 @@ def test_step_scores_with_average_length_and_coverage_penalties():
     assert_close(scores[:, 1, 0], expected[:, 1, 0], atol=1e-5)  # the finished one's only continuation
 
 
+@pytest.mark.parametrize("scope", ["finished", "all"])
+def test_coverage_penalty_scope_by_hand(scope):
+    # One entry, beam 2, end token 0, beta 0.5, no length penalty. Beam 0
+    # ended with log P = -1 and coverage (0.5, 1.0); beam 1 is live with
+    # log P = -2, coverage (0.25, 0.25), and attends (0.5, 0.5) this step.
+    state = BeamSearchDecoderState(
+        cell_state=np.zeros((2, 1), "float32"), log_probs=np.array([[-1.0, -2.0]], "float32"),
+        finished=np.array([[True, False]]), lengths=np.array([[3, 2]], "int32"),
+        accumulated_attention_probs=np.array([[[0.5, 1.0], [0.25, 0.25]]], "float32"),
+        scores=np.zeros((1, 2), "float32"), history=())
+    logits = np.log(np.array([[[1.0, 1.0, 1.0], [1.0, 2.0, 1.0]]], "float32"))  # beam 1: P = 1/4, 1/2, 1/4
+    out, next_state = beam_search_step(
+        2, logits, np.zeros((2, 1)), state, end_token=0, coverage_penalty_weight=0.5,
+        attention_probs=np.array([[[0.3, 0.7], [0.5, 0.5]]], "float32"), output_all_scores=True,
+        coverage_penalty_scope=scope)
+    finished_cp = 0.5 * (np.log(0.5) + np.log(1.0))   # its coverage frozen: this step's attention not added
+    live_cp = 0.5 * 2 * np.log(0.75) if scope == "all" else 0.0
+    scores = np.asarray(out.scores)[0]
+    assert_close(scores[0, 0], -1.0 + finished_cp, atol=1e-6)  # the finished beam's only continuation
+    assert_close(scores[1], -2.0 + np.log([0.25, 0.5, 0.25]) + live_cp, atol=1e-6)
+    # Kept: the finished hypothesis and the live one's best token, in score order.
+    order = [0, 1] if -1.0 + finished_cp > -2.0 + np.log(0.5) + live_cp else [1, 0]
+    np.testing.assert_array_equal(np.asarray(out.parent_ids)[0], order)
+    assert_close(np.asarray(next_state.accumulated_attention_probs)[0][order.index(1)], [0.75, 0.75])
+    with pytest.raises(ValueError, match="`coverage_penalty_scope` must be one of 'finished', 'all'.*'live'"):
+        beam_search_step(2, logits, np.zeros((2, 1)), state, end_token=0, coverage_penalty_scope="live")
+
+
+class _ScriptedAttentionCell(keras.layers.Layer):
+    """Reads the logits and an attention vector (kept as its state) off two
+    tables, by the one-hot input token."""
+
+    def __init__(self, logits, attention):
+        super().__init__()
+        self.logits, self.attention = np.asarray(logits, "float32"), np.asarray(attention, "float32")
+        self.state_size, self.output_size = [self.attention.shape[1]], self.logits.shape[1]
+
+    def call(self, inputs, states, training=None):
+        return keras.ops.matmul(inputs, self.logits), [keras.ops.matmul(inputs, self.attention)]
+
+
+def test_with_coverage_penalty_on_all_hypotheses_a_truncated_one_no_longer_wins():
+    # Tokens: 0 start, 1 end, 2 "a", 3 "b". After the start: "b" (P 0.7) or
+    # "a" (P 0.3); "a" is then surely followed by the end, "b" by "b" for
+    # ever. "a" covers the source ((0.5, 0.5) twice), "b" adds nothing.
+    never = -30.0
+    logits = [[never, never, np.log(0.3), np.log(0.7)], [0.0] * 4, [never, 0.0, never, never],
+              [never, never, never, 0.0]]
+    cell = _ScriptedAttentionCell(logits, [[0.5, 0.5], [0.0, 0.0], [0.5, 0.5], [0.0, 0.0]])
+
+    def decode(scope):
+        decoder = BeamSearchDecoder(cell, 2, coverage_penalty_weight=1.0, coverage_penalty_scope=scope,
+                                    attention_probs_fn=lambda state: state[0], maximum_iterations=3)
+        out, final, lengths = decoder(np.eye(4, dtype="float32"), start_tokens=[0], end_token=1,
+                                      initial_state=[np.zeros((2, 2), "float32")])
+        return (np.asarray(out.predicted_ids)[0, :, 0].tolist(), int(np.asarray(lengths)[0, 0]),
+                float(np.asarray(final.scores)[0, 0]))
+
+    # tfa's rule: "b b b", cut at maximum_iterations, never pays its penalty
+    # and outranks the finished "a <end>" (log 0.7 > log 0.3).
+    ids, length, score = decode("finished")
+    assert (ids, length) == ([3, 3, 3], 3)
+    assert_close(score, np.log(0.7), atol=1e-5)
+    # Stepwise: "b b b" carries beta * 2 log 0.5 (coverage 0.5 of each
+    # position), log 0.7 - 1.386 < log 0.3, so the finished hypothesis wins.
+    ids, length, score = decode("all")
+    assert (ids, length) == ([2, 1, 1], 2)
+    assert_close(score, np.log(0.3), atol=1e-5)  # coverage (1, 1): no penalty
+
+
 def test_ngram_blocked_tokens_by_hand():
     history = np.array([[5, 6, 7, 5, 6, 0, 0], [1, 2, 1, 2, 3, 0, 0]], "int32")
 
@@ -492,6 +562,8 @@ def test_bad_input_names_the_argument_and_value():
     with pytest.raises(ValueError, match="coverage_penalty_weight=0.5"):
         BeamSearchDecoder(cell, 2, output_layer=dense, coverage_penalty_weight=0.5, maximum_iterations=3)(
             embedding, start_tokens=[START] * 2, end_token=END, initial_state=tile_batch(state, 2))
+    with pytest.raises(ValueError, match="coverage_penalty_scope='live'"):
+        BeamSearchDecoder(cell, 2, coverage_penalty_scope="live")
     with pytest.raises(ValueError, match="length_penalty='wu'"):
         BeamSearchDecoder(cell, 2, length_penalty="wu")
     with pytest.raises(ValueError, match="block_ngram_repeat"):

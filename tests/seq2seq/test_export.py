@@ -29,7 +29,7 @@ def _model():
 
 
 #: Decoding options baked into the exported beam search.
-BEAM_OPTIONS = {"block_ngram_repeat": 2, "coverage_penalty": 0.2}
+BEAM_OPTIONS = {"block_ngram_repeat": 2, "coverage_penalty": 0.2, "coverage_penalty_scope": "all"}
 
 
 def _in_process(model, sources, beam, beam_options=BEAM_OPTIONS):

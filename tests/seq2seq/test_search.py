@@ -221,6 +221,12 @@ def test_beam_search_decoding_options():
     penalty = 0.4 * np.log(np.minimum(attention, 1.0)).sum(-1) * (lengths < lengths.max())
     assert_close(covered["scores"], np.asarray(covered["log_probs"]) + penalty, atol=1e-4)
     assert np.any(penalty < -1e-3)
+    # coverage_penalty_scope="all": every hypothesis carries it, cut ones included.
+    stepwise = beam_search(model, SOURCE, 5, 3, coverage_penalty=0.4, coverage_penalty_scope="all")
+    attention = np.asarray(stepwise["attention"]).sum(axis=2)
+    penalty = 0.4 * np.log(np.minimum(np.where(attention == 0, 1.0, attention), 1.0)).sum(-1)
+    assert_close(stepwise["scores"], np.asarray(stepwise["log_probs"]) + penalty, atol=1e-4)
+    assert np.any((np.asarray(stepwise["lengths"]) == 3) & (penalty < -1e-3))
     average = beam_search(model, SOURCE, 3, 6, length_penalty_type="average")
     assert_close(average["scores"], np.asarray(average["log_probs"]) / np.asarray(average["lengths"]), atol=1e-5)
     assert np.asarray(plain["ids"]).shape == ids.shape
