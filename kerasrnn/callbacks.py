@@ -120,6 +120,11 @@ def gradient_norm(model, x, y):
             with tf.GradientTape() as tape:
                 loss = loss_of(model(x, training=False))
             gradients = tape.gradient(loss, variables)
+        # An embedding's gradient comes as `IndexedSlices`, one row per
+        # lookup: an id looked up twice has two rows, whose squares would be
+        # summed instead of the square of their sum. The dense gradient's norm
+        # (as on the other backends, and as the replicas' summed gradients).
+        gradients = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in gradients]
     elif backend == "jax":
         import jax
 
