@@ -80,10 +80,10 @@ PARAMETER_TOLERANCE = 0.05
 
 # Sizes of the default run and of --quick.
 SIZES = {
-    "adding": dict(length=1000, batch=32, units=32, budget_s=130.0, validation=512),
-    "selective_copy": dict(length=256, tokens=8, vocabulary=8, embedding=16, batch=32, units=48, budget_s=130.0,
+    "adding": dict(length=1000, batch=32, units=32, budget_s=110.0, validation=512),
+    "selective_copy": dict(length=256, tokens=8, vocabulary=8, embedding=16, batch=32, units=48, budget_s=110.0,
                            validation=512),
-    "char_lm": dict(length=128, embedding=32, batch=32, units=96, budget_s=80.0, validation_windows=64),
+    "char_lm": dict(length=128, embedding=32, batch=32, units=96, budget_s=70.0, validation_windows=64),
 }
 QUICK_SIZES = {
     "adding": dict(length=6, batch=4, units=16, budget_s=0.01, validation=8),
@@ -261,11 +261,17 @@ def equal_size_units(task, layer, target, num_layers):
     widths = np.array([1.0, 2.0, 3.0])
     counts = [model_parameters(task, layer, int(u), num_layers) for u in widths]
     a, b, c = np.polyfit(widths, counts, 2)
-    root = max(np.roots([a, b, c - target]).real)
-    candidates = {max(1, int(math.floor(root))), max(1, int(math.ceil(root)))}
-    units = min(candidates, key=lambda u: abs(a * u * u + b * u + c - target))
+
+    def predicted(u):
+        return round(a * u * u + b * u + c)
+
+    units = 1
+    while predicted(units) < target:
+        units += 1
+    if units > 1 and target - predicted(units - 1) < predicted(units) - target:
+        units -= 1
     count = model_parameters(task, layer, units, num_layers)
-    if count != round(a * units * units + b * units + c):
+    if count != predicted(units):
         raise AssertionError(f"{layer}: parameter count {count} at width {units} is not the quadratic fitted to "
                              f"widths 1-3 ({a}, {b}, {c})")
     return units, count
@@ -289,7 +295,9 @@ def run_task(name, task, models, units_ref, budget_s, args, emit):
         keras.utils.set_random_seed(0)
         built[layer] = compile_model(build_model(task, layer, widths[layer][0], args.layers), task,
                                      args.learning_rate, args.quick)
-        initial[layer] = built[layer].get_weights()
+        built[layer].optimizer.build(built[layer].trainable_variables)
+        # The initial weights and optimizer state (step 0, zero moments, the learning rate).
+        initial[layer] = (built[layer].get_weights(), [np.asarray(v) for v in built[layer].optimizer.variables])
     # Step times: all models in alternation on one fixed batch, in this process.
     x, y = task.batch(-1)
     medians, samples = time_alternating([lambda m=m: m.train_on_batch(x, y) for m in built.values()],
@@ -300,9 +308,12 @@ def run_task(name, task, models, units_ref, budget_s, args, emit):
         # Back to the initial weights and a fresh optimizer state (the
         # timing steps trained the model), without tracing the step again.
         model = built.pop(layer)
-        model.set_weights(initial.pop(layer))
-        for variable in model.optimizer.variables:
-            variable.assign(np.zeros(variable.shape, variable.dtype))
+        weights, optimizer_state = initial.pop(layer)
+        model.set_weights(weights)
+        for variable, value in zip(model.optimizer.variables, optimizer_state):
+            variable.assign(value)
+        assert abs(float(model.optimizer.learning_rate) - args.learning_rate) < 1e-9 and \
+            int(model.optimizer.iterations) == 0
         steps = max(1, int(budget_s * 1000 // step_ms[layer]))
         checkpoints = sorted({max(1, round(steps * k / args.checkpoints)) for k in range(1, args.checkpoints + 1)})
         history, losses = [], []
@@ -360,7 +371,8 @@ def main(argv=None):
     parser.add_argument("--timing-warmup", type=int, default=2, help="untimed steps per model before timing")
     parser.add_argument("--checkpoints", type=int, default=4, help="held-out evaluations per training run")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny sizes, eager steps, one timing round, first 3,000 characters")
+                        help="smoke run: tiny sizes, one recurrent layer, eager steps, one timed and one trained "
+                             "step per model, the first 3,000 characters of each corpus")
     args = parser.parse_args(argv)
     tasks = args.tasks.split(",")
     models = args.models.split(",")
@@ -375,7 +387,7 @@ def main(argv=None):
     models = [REFERENCE] + models
     sizes = QUICK_SIZES if args.quick else SIZES
     if args.quick:
-        args.timing_steps, args.timing_warmup, args.checkpoints = 1, 0, 1
+        args.timing_steps, args.timing_warmup, args.checkpoints, args.layers = 1, 0, 1, 1
 
     lines = []
 
