@@ -67,7 +67,7 @@ def test_every_sampler_round_trips_with_its_options():
     assert (custom.sample_ids_shape, custom.sample_ids_dtype, custom.sample_fn) == ((4,), "bool", _argmax_ids)
 
 
-def test_plain_python_callables_name_the_argument_at_get_config():
+def test_what_cannot_be_serialized_raises_at_get_config_naming_it():
     with pytest.raises(ValueError, match=r"`embedding_fn` must be a Keras layer.*keras.layers.Embedding.*"
                                          r"None with the embedding matrix"):
         GreedyEmbeddingSampler(lambda ids: ids).get_config()
@@ -80,6 +80,18 @@ def test_plain_python_callables_name_the_argument_at_get_config():
         BeamSearchDecoder(cell, 2, attention_probs_fn=lambda state: state).get_config()
     with pytest.raises(ValueError, match="`embedding_fn`"):  # through the decoder holding the sampler
         keras.saving.serialize_keras_object(BasicDecoder(cell, GreedyEmbeddingSampler(lambda ids: ids)))
+
+    class OwnSampler(GreedyEmbeddingSampler):  # a subclass with arguments and no get_config of its own
+        def __init__(self, scale):
+            super().__init__()
+
+    class NoArguments(TrainingSampler):
+        def __init__(self):
+            super().__init__()
+
+    keras.saving.serialize_keras_object(BasicDecoder(cell, NoArguments()))  # nothing missing
+    with pytest.raises(NotImplementedError, match=r"OwnSampler.get_config\(\) lacks its constructor arguments scale"):
+        keras.saving.serialize_keras_object(BasicDecoder(cell, OwnSampler(2.0)))
 
 
 @keras.saving.register_keras_serializable(package="kerasrnn_tests")

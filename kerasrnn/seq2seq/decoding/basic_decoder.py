@@ -8,6 +8,7 @@ from keras import ops
 from kerasrnn.seq2seq.decoding.base import BaseDecoder
 from kerasrnn.seq2seq.decoding.samplers import Sampler
 from kerasrnn.seq2seq.decoding.samplers import deserialize_fn
+from kerasrnn.seq2seq.decoding.samplers import serialize_sampler
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import is_int
 
@@ -188,7 +189,7 @@ class BasicDecoder(BaseDecoder):
         return {
             **super().get_config(),
             "cell": serialize_layer(self.cell),
-            "sampler": keras.saving.serialize_keras_object(self.sampler),
+            "sampler": serialize_sampler(self.sampler),
             "output_layer": serialize_layer(self.output_layer),
         }
 

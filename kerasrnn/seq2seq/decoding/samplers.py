@@ -33,6 +33,8 @@ arbitrary Python callable (a lambda, a closure) cannot be saved, and
 `get_config` says which argument holds one.
 """
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -147,6 +149,22 @@ class _StepSeed:
         if self.base is None:
             return self.generator
         return self.base + ops.cast(ops.stack([0, time]), self.base.dtype)
+
+
+def serialize_sampler(sampler):
+    """`keras.saving.serialize_keras_object(sampler)`, refusing a config
+    that lacks a required constructor argument (a subclass with arguments
+    of its own and no `get_config` for them) instead of failing at load."""
+    config = sampler.get_config()
+    missing = [name for name, p in inspect.signature(type(sampler).__init__).parameters.items()
+               if name != "self" and p.default is p.empty and name not in config
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise NotImplementedError(
+            f"{type(sampler).__name__}.get_config() lacks its constructor arguments {', '.join(missing)}: "
+            "give the class a get_config that returns them (and register it with "
+            "keras.saving.register_keras_serializable) to serialize it.")
+    return keras.saving.serialize_keras_object(sampler)
 
 
 def _probability_config(value):
