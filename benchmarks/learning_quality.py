@@ -86,10 +86,10 @@ SIZES = {
     "char_lm": dict(length=128, embedding=32, batch=32, units=96, budget_s=70.0, validation_windows=64),
 }
 QUICK_SIZES = {
-    "adding": dict(length=6, batch=4, units=16, budget_s=0.01, validation=8),
-    "selective_copy": dict(length=6, tokens=2, vocabulary=3, embedding=4, batch=4, units=16, budget_s=0.01,
-                           validation=8),
-    "char_lm": dict(length=6, embedding=4, batch=4, units=16, budget_s=0.01, validation_windows=2, max_chars=3000),
+    "adding": dict(length=4, batch=2, units=16, budget_s=0.01, validation=4),
+    "selective_copy": dict(length=4, tokens=2, vocabulary=3, embedding=4, batch=2, units=16, budget_s=0.01,
+                           validation=4),
+    "char_lm": dict(length=4, embedding=4, batch=2, units=16, budget_s=0.01, validation_windows=2, max_chars=3000),
 }
 
 

@@ -104,3 +104,51 @@ def test_xla_profile_groups_the_operations_of_a_compiled_step():
         timeout=120,
     )
     assert bad.returncode == 2 and "--shape takes four integers B,T,D,H. Received: '4,6,3'" in bad.stderr
+
+
+def test_learning_quality_report_at_equal_parameter_count(tmp_path, capsys):
+    # One of the four tasks (the one with most code of its own: corpus,
+    # vocabulary, windows, bits per character), every model; the thresholds
+    # of the others are checked below, and the default run covers all four.
+    lq = _benchmark("learning_quality")
+    out = tmp_path / "learning_quality.json"
+    assert lq.main(["--quick", "--tasks", "char_lm_lee", "--output", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["quick"] is True and report["jit_compile"] is False and report["layers"] == 1
+    assert list(report["tasks"]) == ["char_lm_lee"]
+    table = (tmp_path / "learning_quality.txt").read_text()
+    for name, task in report["tasks"].items():
+        rows = task["models"]
+        assert [r["model"] for r in rows] == list(lq.DEFAULT_MODELS)
+        reference = rows[0]["parameters"]
+        for r in rows:
+            # Equal size: every model within 5 % of the LSTM model's count.
+            assert r["parameter_ratio_to_lstm"] == pytest.approx(r["parameters"] / reference)
+            assert abs(r["parameter_ratio_to_lstm"] - 1) <= report["parameter_tolerance"] == 0.05
+            # Equal time: the steps are the budget over the measured step time.
+            assert r["step_ms"] > 0 and len(r["step_ms_samples"]) == report["timing_steps"] == 1
+            assert r["steps"] == max(1, int(r["budget_s"] * 1000 // r["step_ms"]))
+            assert [h["step"] for h in r["history"]] == [r["steps"]]
+            value = r[task["metric"]]
+            assert value == r["history"][-1][task["metric"]] and not r["diverged"]
+            row = next(line for line in table.splitlines() if line.split()[:3] == [r["model"], str(r["units"]),
+                                                                                   f"{r['parameters']:,}"])
+            assert row in stdout
+        if task["threshold"] is None:
+            assert "solved" not in rows[0]
+            assert 0 < rows[0]["bits_per_char"] < 10 and task["unigram_bits_per_char"] > 0
+        else:
+            for r in rows:
+                assert r["solved"] == (r["token_accuracy"] >= task["threshold"])
+
+
+def test_learning_quality_thresholds_and_options(capsys):
+    lq = _benchmark("learning_quality")
+    adding = lq.Adding(length=4, batch=2, validation=2)
+    assert (adding.solved(0.0099), adding.solved(0.01)) == (True, False)
+    copy = lq.SelectiveCopy(length=4, tokens=2, vocabulary=3, embedding=2, batch=2, validation=2)
+    assert (copy.solved(0.95), copy.solved(0.949)) == (True, False)
+    with pytest.raises(SystemExit) as exit_info:
+        lq.main(["--tasks", "adding,copy"])
+    assert exit_info.value.code == 2 and "--tasks: unknown ['copy']" in capsys.readouterr().err
