@@ -96,7 +96,7 @@ class HawkBlockCell(LinearRecurrentCell):
         self.conv_bias = bias("conv_bias", r)
         self.rglru_kernel = self.add_kernel("rglru_kernel", (r, 2 * r))
         self.rglru_bias = bias("rglru_bias", 2 * r)
-        self.a_param = self.add_weight(shape=(r,), name="a_param", initializer=a_param_initializer())
+        self.a_param = self.add_weight(shape=(r,), name="a_param", initializer=a_param_initializer(seed=self.seed))
         self.output_kernel = self.add_kernel("output_kernel", (r, self.units))
         self.output_bias = bias("output_bias", self.units)
 

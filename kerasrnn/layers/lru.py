@@ -1,6 +1,7 @@
 """Linear recurrent unit (Orvieto et al. 2023): `LRUCell` and `LRU`."""
 
 import math
+import random as python_random
 
 import keras
 from keras import initializers
@@ -16,9 +17,14 @@ from kerasrnn.validation import check_positive_number
 def ring_init(shape, r_min, r_max, max_phase, seed=None):
     """`(nu_log, theta_log)` of eigenvalues drawn uniformly on the ring
     `r_min <= |λ| <= r_max` with phases in `[0, max_phase]` (Orvieto et al.,
-    Lemma 3.2)."""
+    Lemma 3.2). Without a `seed`, one is drawn from Python's `random`, as
+    Keras's initializers draw theirs (so `keras.utils.set_random_seed`
+    fixes it): the draws are then stateless, and work wherever the layer
+    is built, a traced graph included."""
+    if seed is None:
+        seed = python_random.randint(1, int(1e9))
     u1 = keras.random.uniform(shape, seed=seed)
-    u2 = keras.random.uniform(shape, seed=seed + 1 if seed is not None else None)
+    u2 = keras.random.uniform(shape, seed=seed + 1)
     nu_log = ops.log(-0.5 * ops.log(u1 * (r_max**2 - r_min**2) + r_min**2))
     theta_log = ops.log(max_phase * u2 + 1e-12)
     return nu_log, theta_log
@@ -115,17 +121,33 @@ class LRUCell(LinearRecurrentCell):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         n = self.state_units
-        nu_log, theta_log = ring_init((n,), self.r_min, self.r_max, self.max_phase, self.seed)
-        self.nu_log = self.add_weight(shape=(n,), name="nu_log", initializer=lambda *a, **k: nu_log)
-        self.theta_log = self.add_weight(shape=(n,), name="theta_log", initializer=lambda *a, **k: theta_log)
-        gamma_log = 0.5 * ops.log(-ops.expm1(-2.0 * ops.exp(nu_log)))
-        self.gamma_log = self.add_weight(shape=(n,), name="gamma_log", initializer=lambda *a, **k: gamma_log)
-        b_init = initializers.VarianceScaling(0.5, "fan_in", "untruncated_normal", seed=self.seed)
-        c_init = initializers.VarianceScaling(1.0, "fan_in", "untruncated_normal", seed=self.seed)
-        self.input_kernel_real = self.add_kernel("input_kernel_real", (input_dim, n), b_init)
-        self.input_kernel_imag = self.add_kernel("input_kernel_imag", (input_dim, n), b_init)
-        self.output_kernel_real = self.add_kernel("output_kernel_real", (n, self.units), c_init)
-        self.output_kernel_imag = self.add_kernel("output_kernel_imag", (n, self.units), c_init)
+        # The initial values are computed inside the initializers, in the
+        # context where Keras creates the variables: a build traced in a
+        # graph (a subclassed model's first call on TensorFlow) must not hand
+        # them tensors of that graph. One draw of the ring gives both ν and
+        # θ, and γ is computed from the variable ν.
+        ring = {}
+
+        def nu_init(*args, **kwargs):
+            ring["nu"], ring["theta"] = ring_init((n,), self.r_min, self.r_max, self.max_phase, self.seed)
+            return ring["nu"]
+
+        def gamma_init(*args, **kwargs):
+            return 0.5 * ops.log(-ops.expm1(-2.0 * ops.exp(ops.convert_to_tensor(self.nu_log))))
+
+        self.nu_log = self.add_weight(shape=(n,), name="nu_log", initializer=nu_init)
+        self.theta_log = self.add_weight(shape=(n,), name="theta_log", initializer=lambda *a, **k: ring.pop("theta"))
+        self.gamma_log = self.add_weight(shape=(n,), name="gamma_log", initializer=gamma_init)
+        # A seeded Keras initializer gives the same values at every call: one
+        # seed per kernel, or the real and imaginary parts would be equal.
+        def init(scale, offset):
+            seed = None if self.seed is None else self.seed + offset
+            return initializers.VarianceScaling(scale, "fan_in", "untruncated_normal", seed=seed)
+
+        self.input_kernel_real = self.add_kernel("input_kernel_real", (input_dim, n), init(0.5, 2))
+        self.input_kernel_imag = self.add_kernel("input_kernel_imag", (input_dim, n), init(0.5, 3))
+        self.output_kernel_real = self.add_kernel("output_kernel_real", (n, self.units), init(1.0, 4))
+        self.output_kernel_imag = self.add_kernel("output_kernel_imag", (n, self.units), init(1.0, 5))
         self.kernel = self.add_kernel("kernel", (input_dim, self.units))
         self.bias = self.add_bias("bias", (self.units,)) if self.use_bias else None
 

@@ -1,5 +1,6 @@
 """Real-gated linear recurrent unit (De et al. 2024): `RGLRUCell` and `RGLRU`."""
 
+import random as python_random
 import keras
 from keras import ops
 
@@ -19,12 +20,17 @@ def rglru_coefficients(gate_a, gate_x, values, a_param, c):
     return log_a, multiplier * ops.sigmoid(gate_x) * values
 
 
-def a_param_initializer(low=0.9, high=0.999):
+def a_param_initializer(low=0.9, high=0.999, seed=None):
     """Initializer of Λ such that `a^c = σ(Λ)^c` is uniform in `[low, high]`
-    for `c = 8` (De et al., section 2.4)."""
+    for `c = 8` (De et al., section 2.4). Without a `seed`, one is drawn
+    from Python's `random` when the initializer is made, as Keras's
+    initializers draw theirs: the draw is stateless and works wherever the
+    layer is built, a traced graph included."""
+    if seed is None:
+        seed = python_random.randint(1, int(1e9))
 
     def init(shape, dtype=None):
-        a = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype) ** (1.0 / 8.0)
+        a = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype, seed=seed) ** (1.0 / 8.0)
         return ops.log(a) - ops.log1p(-a)
 
     return init
@@ -80,7 +86,7 @@ class RGLRUCell(LinearRecurrentCell):
         input_dim = input_shape[-1]
         self.kernel = self.add_kernel("kernel", (input_dim, 3 * self.units))
         self.bias = self.add_bias("bias", (3 * self.units,)) if self.use_bias else None
-        self.a_param = self.add_weight(shape=(self.units,), name="a_param", initializer=a_param_initializer())
+        self.a_param = self.add_weight(shape=(self.units,), name="a_param", initializer=a_param_initializer(seed=self.seed))
 
     def coefficients(self, inputs):
         gate_a, gate_x, values = ops.split(self.dense(inputs, self.kernel, self.bias), 3, axis=-1)

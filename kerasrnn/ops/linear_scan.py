@@ -40,6 +40,8 @@ al. (2024) use to train minGRU and minLSTM stably.
 import keras
 from keras import ops
 
+from kerasrnn.ops.fused import custom_gradient
+
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import is_int
@@ -273,6 +275,9 @@ def _log_combine_elems(earlier, later):
 
 def _upstream(upstream):
     # TensorFlow passes one gradient per output; JAX may pass them as a tuple.
+    # (On PyTorch, `custom_gradient` passes one per output too; Keras's own
+    # `ops.custom_gradient` would pass the inputs instead, with the gradient
+    # as a keyword, and only one output's.)
     if len(upstream) == 1 and isinstance(upstream[0], (tuple, list)):
         upstream = tuple(upstream[0])
     return upstream[0]
@@ -295,7 +300,7 @@ def _real_scan(a, b, h0):
     if h0 is None:
         h0 = ops.zeros_like(b[0])
 
-    @ops.custom_gradient
+    @custom_gradient
     def run(a, b, h0):
         b_first = b[:1] + a[:1] * ops.expand_dims(h0, 0)
         h = _scan(_linear_combine_elems, [a, ops.concatenate([b_first, b[1:]], axis=0)])[1]
@@ -318,7 +323,7 @@ def _complex_scan(a_re, a_im, b_re, b_im, h0_re, h0_im):
     if h0_re is None:
         h0_re = h0_im = ops.zeros_like(b_re[0])
 
-    @ops.custom_gradient
+    @custom_gradient
     def run(a_re, a_im, b_re, b_im, h0_re, h0_im):
         a = [a_re, a_im]
         h0 = [ops.expand_dims(h0_re, 0), ops.expand_dims(h0_im, 0)]
@@ -357,7 +362,7 @@ def _log_scan(log_a, log_b, h0):
     if h0 is None:
         h0 = ops.zeros_like(log_b[0])
 
-    @ops.custom_gradient
+    @custom_gradient
     def run(log_a, log_b, h0):
         cum_log_a, log_h = _scan(_log_combine_elems, [log_a, log_b])
         h = ops.exp(log_h)

@@ -1,7 +1,8 @@
 """The layers beyond LSTM/GRU/SimpleRNN on another backend, against TensorFlow's numbers.
 
 The NTM cell, Bahdanau and Luong attention, `DeepRNN`, `OutputFeedbackRNN`,
-`TreeRNN` and `TreeLSTM` have no Keras counterpart to compare with, so the
+`TreeRNN`, `TreeLSTM` and the layers run by a parallel scan (`MinGRU`,
+`MinLSTM`, `LRU`, `RGLRU`, `HawkBlock`, with a mask) have no Keras counterpart to compare with, so the
 reference is the same model on the TensorFlow backend: `write_reference`
 (run by the test, on TensorFlow) builds one model holding them all, stores
 its weights, its outputs and the losses and weights after a few SGD steps;
@@ -47,25 +48,34 @@ def model_and_data():
                 keras.layers.RNN(L.NTMCell(6, memory_size=5, memory_width=3), return_sequences=True),
                 L.DeepRNN([L.LSTMCell(4), L.GRUCell(4)], residual=True, return_sequences=True),
                 L.OutputFeedbackRNN(L.GRUCell(4), output_units=3, feedback="output"),
+                # The layers run by a parallel scan (`kerasrnn.ops.linear_scan`).
+                L.MinGRU(4, return_sequences=True),
+                L.MinLSTM(4, return_sequences=True),
+                L.LRU(4, return_sequences=True),
+                L.RGLRU(4, return_sequences=True),
+                L.HawkBlock(4, return_sequences=True),
             ]
             self.attentions = [L.BahdanauAttention(5, normalize=True), L.LuongAttention("general", scale=True)]
             self.embedding = keras.layers.Embedding(9, 3)
             self.trees = [L.TreeRNN(4), L.TreeLSTM(4)]
-            self.heads = [keras.layers.Dense(2) for _ in range(7)]
+            self.heads = [keras.layers.Dense(2) for _ in range(12)]
 
         def call(self, inputs):
             sequence, query, memory, memory_mask, tokens, left, right = inputs
-            features = [layer(sequence) for layer in self.sequence_layers]
+            features = [layer(sequence) for layer in self.sequence_layers[:3]]
             for attention in self.attentions:
                 context, weights = attention(query, memory, value_mask=memory_mask)
                 features.append(keras.ops.concatenate([context, weights], axis=-1))
             embedded = self.embedding(tokens)
             features += [tree([embedded, left, right]) for tree in self.trees]
+            # The scan layers, with a mask (steps after each length keep the state).
+            sequence_mask = keras.ops.arange(5)[None, :] < keras.ops.convert_to_tensor([5, 3])[:, None]
+            features += [layer(sequence, mask=sequence_mask) for layer in self.sequence_layers[3:]]
             return [head(f) for head, f in zip(self.heads, features)]
 
     # The trees have their own batch of 2: every input gets a batch of 2.
     inputs = [x[:2], query[:2], memory[:2], memory_mask[:2], tokens, left, right]
-    shapes = [(2, 5, 2)] * 3 + [(2, 2)] * 4
+    shapes = [(2, 5, 2)] * 3 + [(2, 2)] * 4 + [(2, 5, 2)] * 5
     targets = [rng.randn(*shape).astype("float32") for shape in shapes]
     return Cases(), inputs, targets
 
