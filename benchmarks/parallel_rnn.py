@@ -218,29 +218,67 @@ def run_memory_case(name, batch, length, features, units, jit, limit_mib, timeou
     return {"skipped": f"the child failed (exit {child.returncode}): {tail}"}
 
 
-def memory_tables(names, lengths, jits, batch, features, units, limit_mib, timeout_s, emit):
-    results, skipped = [], []
+def memory_tables(names, lengths, jits, batch, features, units, limit_mib, timeout_s, emit, save=None, jobs=1):
+    """The `--memory` tables. Each (layer, XLA) runs its lengths in order in
+    fresh children and stops at the first skipped one; `jobs` of these run
+    at once (the children measure their own memory, so running side by side
+    changes none of the numbers). `save(results, skipped)` is called after
+    every case (the report so far is written as the run goes)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases, lock = {}, threading.Lock()
+
+    def ordered():
+        results, skipped = [], []
+        for jit in jits:
+            for length in lengths:
+                for n in names:
+                    result = cases.get((n, length, jit))
+                    if result is None:
+                        continue
+                    if "skipped" in result:
+                        skipped.append({"layer": n, "timesteps": length, "jit_compile": jit,
+                                        "reason": result["skipped"]})
+                    else:
+                        results.append({**result, "batch": batch, "features": features, "units": units})
+        return results, skipped
+
+    def chain(name, jit):
+        too_big = None
+        for length in lengths:
+            if too_big:
+                result = {"skipped": too_big}
+            else:
+                result = run_memory_case(name, batch, length, features, units, jit, limit_mib, timeout_s)
+                if "skipped" in result:
+                    too_big = f"{result['skipped']} at T={length}"
+            with lock:
+                cases[(name, length, jit)] = result
+                print(f"  {name} T={length} XLA {'on' if jit else 'off'}: "
+                      f"{result.get('skipped') or result['step_peak_mib']}", flush=True)
+                if save is not None:
+                    save(*ordered())
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(chain, n, jit) for jit in jits for n in names]:
+            future.result()
+
     for jit in jits:
         emit(f"\nXLA {'on' if jit else 'off'}: peak memory of one warm training step, MiB above the resident "
              f"memory before it (first step, with tracing/compilation, in brackets)  B={batch} D={features} "
              f"H={units}")
         emit(f"{'T':>6} " + " ".join(f"{n:>17}" for n in names))
-        too_big = {}
         for length in lengths:
             cells = []
             for n in names:
-                if n in too_big:
-                    result = {"skipped": too_big[n]}
-                else:
-                    result = run_memory_case(n, batch, length, features, units, jit, limit_mib, timeout_s)
+                result = cases[(n, length, jit)]
                 if "skipped" in result:
-                    skipped.append({"layer": n, "timesteps": length, "jit_compile": jit, "reason": result["skipped"]})
-                    too_big.setdefault(n, f"{result['skipped']} at T={length}")
                     cells.append(f"{'skipped':>17}")
                 else:
-                    results.append({**result, "batch": batch, "features": features, "units": units})
                     cells.append(f"{result['step_peak_mib']:>8.0f} ({result['first_step_peak_mib']:>6.0f})")
             emit(f"{length:>6} " + " ".join(cells))
+    results, skipped = ordered()
     if skipped:
         emit("skipped: " + "; ".join(f"{s['layer']} T={s['timesteps']} XLA {'on' if s['jit_compile'] else 'off'}: "
                                      f"{s['reason']}" for s in skipped))
@@ -268,6 +306,8 @@ def main(argv=None):
                         help="--memory: stop a case whose resident memory passes this (MiB)")
     parser.add_argument("--case-timeout", type=float, default=300,
                         help="--memory: stop a case that runs longer than this (seconds)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="--memory: cases (child processes) run at once")
     parser.add_argument("--memory-child", metavar="LAYER", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     lengths = [int(t) for t in args.lengths.split(",")]
@@ -294,27 +334,31 @@ def main(argv=None):
 
     start = time.perf_counter()
     if args.memory:
+        def save(results, skipped, done=False):
+            elapsed = time.perf_counter() - start
+            write_report(args.output, {
+                "complete": done,
+                "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+                "versions": {
+                    "tensorflow": tf.__version__,
+                    "keras": keras.__version__,
+                    "kerasrnn": kerasrnn.__version__,
+                    "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
+                },
+                "measure": "peak resident memory (VmHWM, reset before each step) minus resident memory before the step, "
+                           "MiB; first_step includes tracing/compilation",
+                "child_environment": MEMORY_CHILD_ENV,
+                "memory_limit_mib": args.memory_limit_mib,
+                "case_timeout_s": args.case_timeout,
+                "elapsed_s": round(elapsed, 1),
+                "results": results,
+                "skipped": skipped,
+            }, table=lines)
+
         results, skipped = memory_tables(names, lengths, jits, batch, features, units, args.memory_limit_mib,
-                                         args.case_timeout, emit)
-        elapsed = time.perf_counter() - start
-        emit(f"benchmark took {elapsed / 60:.1f} min")
-        write_report(args.output, {
-            "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-            "versions": {
-                "tensorflow": tf.__version__,
-                "keras": keras.__version__,
-                "kerasrnn": kerasrnn.__version__,
-                "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
-            },
-            "measure": "peak resident memory (VmHWM, reset before each step) minus resident memory before the step, "
-                       "MiB; first_step includes tracing/compilation",
-            "child_environment": MEMORY_CHILD_ENV,
-            "memory_limit_mib": args.memory_limit_mib,
-            "case_timeout_s": args.case_timeout,
-            "elapsed_s": round(elapsed, 1),
-            "results": results,
-            "skipped": skipped,
-        }, table=lines)
+                                         args.case_timeout, emit, save, jobs=args.jobs)
+        emit(f"benchmark took {(time.perf_counter() - start) / 60:.1f} min")
+        save(results, skipped, done=True)
         return 0
     for jit in jits:
         emit(f"\nXLA {'on' if jit else 'off'}: training-step ms (ratio to kerasrnn LSTM)  B={batch} D={features} "

@@ -85,7 +85,8 @@ theirs.build(x.shape)
 ours.set_weights(theirs.get_weights())
 for _ in range(2):
     np.testing.assert_allclose(numpy(ours(x)), numpy(theirs(x)), atol=1e-5)
-# The NTM cell, attention, DeepRNN, OutputFeedbackRNN and tree layers:
+# The NTM cell, attention, DeepRNN, OutputFeedbackRNN, tree layers and the
+# scan layers (MinGRU, MinLSTM, LRU, RGLRU, HawkBlock, with a mask):
 # outputs, losses and weights after SGD steps equal TensorFlow's.
 from tests.layers.backend_layers import check_against_reference
 
