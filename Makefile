@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg setup.py pyproject.toml $(CONS
 JOBS ?= 2
 RUN_DIR ?= runs/char-lm
 
-.PHONY: install run test test-install docs notebooks bench clean
+.PHONY: install run test test-distributed test-install docs notebooks bench clean
 
 $(STAMP): setup.cfg setup.py pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadgroup --durations=15 -q
+
+# Every Keras-trained pipeline on 2 worker processes (identical weights,
+# chief-only outputs, a worker SIGKILLed and both restarted) and the canary
+# of the upstream multi-worker bug: the full matrix of
+# tests/pipelines/test_distributed.py, outside `make test` (which runs it for
+# char-lm); results in docs/distributed.md.
+test-distributed: $(STAMP)
+	KERASRNN_TEST_DISTRIBUTED=1 $(PY) -m pytest tests/pipelines/test_distributed.py -m slow --durations=30 -q
 
 # The wheel of this checkout installed into fresh environments beside the
 # oldest (constraints/oldest.txt, with the layer tests) and the newest
