@@ -87,6 +87,8 @@ def build_sublayers(cell, output_layer, inputs, state, training):
 
 
 def serialize_layer(layer):
+    """`layer`'s Keras serialization (its class and `get_config`), or `None`
+    for no layer; a decoder's `get_config` holds its cell and output layer so."""
     return None if layer is None else keras.saving.serialize_keras_object(layer)
 
 
