@@ -219,7 +219,8 @@ def _distributed(config):
         return contextlib.nullcontext(training.Distribution(None, config.distribution, devices, True,
                                                             config.output, config.logdir))
     return training.distributed(config.strategy, config.output, logdir=config.logdir,
-                                batch_size=config.batch_size, peer_timeout=config.peer_timeout)
+                                batch_size=config.batch_size, peer_timeout=config.peer_timeout,
+                                jit_compile=config.jit)
 
 
 def _execute(name, module, config, distribution):

@@ -28,7 +28,7 @@ NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A decimal number or a percentage: what reads as a measured result.
 RESULT_LIKE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+%?|%)(?![\w.])")
 # Numbers that are not results: versions and licence names.
-NOT_A_RESULT = re.compile(r"(?:Python ≥ |Python >= |Apache |Apache License |version )\d+(?:\.\d+)*")
+NOT_A_RESULT = re.compile(r"(?:Python ≥ |Python >= |Apache |Apache License |version |Keras |TensorFlow )\d+(?:\.\d+)*")
 COMMIT = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}\b")
 
 

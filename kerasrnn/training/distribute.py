@@ -13,6 +13,7 @@ import socket
 import time
 import warnings
 
+from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import InputError
 
 STRATEGIES = ("none", "mirrored", "multi-worker")
@@ -318,7 +319,7 @@ def worker_output(output, spec):
 
 
 @contextlib.contextmanager
-def distributed(name, output, *, logdir=None, batch_size=None, peer_timeout=PEER_TIMEOUT):
+def distributed(name, output, *, logdir=None, batch_size=None, peer_timeout=PEER_TIMEOUT, jit_compile=None):
     """The one set-up of a training run under the strategy called `name`:
     yields a `Distribution` with the block running in `strategy.scope()`
     (every model built and compiled in it is distributed) and, under
@@ -326,7 +327,10 @@ def distributed(name, output, *, logdir=None, batch_size=None, peer_timeout=PEER
     work in Keras 3).
 
     `batch_size` (the global batch) must split evenly across the replicas
-    (`check_global_batch`). Only the chief writes to `output` and `logdir`;
+    (`check_global_batch`). `jit_compile=True` (the models will compile
+    their steps with XLA) is refused when the replicas are CPU devices:
+    TensorFlow's XLA has no collectives across them, so the first step
+    would fail. Only the chief writes to `output` and `logdir`;
     another worker gets its own temporary directory inside `output`, as
     TensorFlow recommends, removed when the block ends without an error
     (a killed worker keeps its backup there and resumes from it). `none` on
@@ -350,6 +354,11 @@ def distributed(name, output, *, logdir=None, batch_size=None, peer_timeout=PEER
     replicas = int(strategy.num_replicas_in_sync)
     if batch_size is not None:
         check_global_batch(batch_size, replicas)
+    devices = list(strategy.extended.worker_devices) if jit_compile is True and replicas > 1 else []
+    if any("CPU" in device.upper() for device in devices):
+        raise ArgumentError("--jit-compile", "on", f"off or auto under --strategy {name} on CPU devices "
+                            f"({', '.join(devices)}): TensorFlow's XLA has no collectives across them, so "
+                            "the first distributed step would fail")
     chief = is_chief(strategy)
     if not chief:
         output = worker_output(output, read_tf_config())
