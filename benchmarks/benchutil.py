@@ -71,3 +71,24 @@ def reset_peak_resident():
         return True
     except OSError:
         return False
+
+
+def sequence_layers(*names):
+    """`{name: units -> layer}` for the recurrent layers the benchmarks
+    compare, in the order of `names`; each layer returns sequences."""
+    import keras
+
+    import kerasrnn
+
+    layers = {
+        "lstm": kerasrnn.layers.LSTM,
+        "gru": kerasrnn.layers.GRU,
+        "keras_lstm": keras.layers.LSTM,
+        "mingru": kerasrnn.layers.MinGRU,
+        "minlstm": kerasrnn.layers.MinLSTM,
+        "lru": kerasrnn.layers.LRU,
+        "rglru": kerasrnn.layers.RGLRU,
+        "hawk": kerasrnn.layers.HawkBlock,
+    }
+    return {name: (lambda units, layer=layers[name]: layer(units, return_sequences=True)) for name in names}
+

@@ -53,6 +53,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import sequence_layers  # noqa: E402
 from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
@@ -63,15 +64,7 @@ from kerasrnn.data.adding import BASELINE_MSE  # noqa: E402
 from kerasrnn.data.adding import adding_problem  # noqa: E402
 from kerasrnn.data.selective_copy import selective_copy  # noqa: E402
 
-LAYERS = {
-    "lstm": lambda units: kerasrnn.layers.LSTM(units, return_sequences=True),
-    "mingru": lambda units: kerasrnn.layers.MinGRU(units, return_sequences=True),
-    "minlstm": lambda units: kerasrnn.layers.MinLSTM(units, return_sequences=True),
-    "lru": lambda units: kerasrnn.layers.LRU(units, return_sequences=True),
-    "hawk": lambda units: kerasrnn.layers.HawkBlock(units, return_sequences=True),
-    "rglru": lambda units: kerasrnn.layers.RGLRU(units, return_sequences=True),
-    "gru": lambda units: kerasrnn.layers.GRU(units, return_sequences=True),
-}
+LAYERS = sequence_layers("lstm", "mingru", "minlstm", "lru", "hawk", "rglru", "gru")
 DEFAULT_MODELS = ("lstm", "mingru", "minlstm", "lru", "hawk")
 REFERENCE = "lstm"
 TASKS = ("adding", "selective_copy", "char_lm_lee", "char_lm_kjv")

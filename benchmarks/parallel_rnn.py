@@ -51,6 +51,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchutil import paired_ratio_quartiles  # noqa: E402
 from benchutil import reset_peak_resident  # noqa: E402
 from benchutil import resident_mib  # noqa: E402
+from benchutil import sequence_layers  # noqa: E402
 from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
@@ -59,15 +60,7 @@ from kerasrnn.analysis import time_alternating  # noqa: E402
 from kerasrnn.ops import linear_scan  # noqa: E402
 from kerasrnn.ops import scan as sequential_scan  # noqa: E402
 
-LAYERS = {
-    "lstm": lambda units: kerasrnn.layers.LSTM(units, return_sequences=True),
-    "gru": lambda units: kerasrnn.layers.GRU(units, return_sequences=True),
-    "keras_lstm": lambda units: keras.layers.LSTM(units, return_sequences=True),
-    "mingru": lambda units: kerasrnn.layers.MinGRU(units, return_sequences=True),
-    "minlstm": lambda units: kerasrnn.layers.MinLSTM(units, return_sequences=True),
-    "lru": lambda units: kerasrnn.layers.LRU(units, return_sequences=True),
-    "rglru": lambda units: kerasrnn.layers.RGLRU(units, return_sequences=True),
-}
+LAYERS = sequence_layers("lstm", "gru", "keras_lstm", "mingru", "minlstm", "lru", "rglru")
 REFERENCE = "lstm"
 
 
