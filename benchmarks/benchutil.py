@@ -47,6 +47,28 @@ def source_commit(*paths):
     return (commit + ("-dirty" if dirty else "")) or None
 
 
+def environment(*paths):
+    """The report's `machine` and `versions` entries: processor and CPU
+    count; TensorFlow, Keras and kerasrnn versions and `source_commit(*paths)`."""
+    import os
+    import platform
+
+    import keras
+    import tensorflow as tf
+
+    import kerasrnn
+
+    return {
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "versions": {
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "kerasrnn": kerasrnn.__version__,
+            "commit": source_commit(*paths),
+        },
+    }
+
+
 def resident_mib(field="VmRSS", pid="self"):
     """A memory field of `/proc/<pid>/status` in MiB (Linux): `VmRSS`, the
     resident memory now, or `VmHWM`, its peak since the process started or

@@ -42,7 +42,6 @@ report, with the metric at evenly spaced checkpoints.
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 
@@ -50,14 +49,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import environment  # noqa: E402
 from benchutil import sequence_layers  # noqa: E402
-from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
-import kerasrnn  # noqa: E402
 from kerasrnn.analysis import count_parameters  # noqa: E402
 from kerasrnn.analysis import time_alternating  # noqa: E402
 from kerasrnn.data.adding import BASELINE_MSE  # noqa: E402
@@ -411,13 +408,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     emit(f"benchmark took {elapsed / 60:.1f} min")
     report = {
-        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "kerasrnn": kerasrnn.__version__,
-            "commit": source_commit("kerasrnn", "benchmarks/learning_quality.py"),
-        },
+        **environment("kerasrnn", "benchmarks/learning_quality.py"),
         "quick": args.quick,
         "layers": args.layers,
         "learning_rate": args.learning_rate,

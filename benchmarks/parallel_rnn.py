@@ -36,7 +36,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -48,14 +47,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchutil import environment  # noqa: E402
 from benchutil import paired_ratio_quartiles  # noqa: E402
 from benchutil import reset_peak_resident  # noqa: E402
 from benchutil import resident_mib  # noqa: E402
 from benchutil import sequence_layers  # noqa: E402
-from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
-import kerasrnn  # noqa: E402
 from kerasrnn.analysis import time_alternating  # noqa: E402
 from kerasrnn.ops import linear_scan  # noqa: E402
 from kerasrnn.ops import scan as sequential_scan  # noqa: E402
@@ -331,13 +329,7 @@ def main(argv=None):
             elapsed = time.perf_counter() - start
             write_report(args.output, {
                 "complete": done,
-                "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-                "versions": {
-                    "tensorflow": tf.__version__,
-                    "keras": keras.__version__,
-                    "kerasrnn": kerasrnn.__version__,
-                    "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
-                },
+                **environment("kerasrnn", "benchmarks/parallel_rnn.py"),
                 "measure": "peak resident memory (VmHWM, reset before each step) minus resident memory before the step, "
                            "MiB; first_step includes tracing/compilation",
                 "child_environment": MEMORY_CHILD_ENV,
@@ -407,13 +399,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     emit(f"benchmark took {elapsed / 60:.1f} min")
     report = {
-        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "kerasrnn": kerasrnn.__version__,
-            "commit": source_commit("kerasrnn", "benchmarks/parallel_rnn.py"),
-        },
+        **environment("kerasrnn", "benchmarks/parallel_rnn.py"),
         "steps": steps,
         "warmup": warmup,
         "max_step_seconds": args.max_step_seconds,

@@ -16,7 +16,6 @@ is timed in the same run to express achieved GFLOP/s.
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -28,8 +27,8 @@ import tensorflow as tf  # noqa: E402
 
 import kerasrnn  # noqa: E402
 from kerasrnn.analysis import time_alternating  # noqa: E402
+from benchutil import environment  # noqa: E402
 from benchutil import paired_ratio_quartiles  # noqa: E402  (benchmarks/benchutil.py)
-from benchutil import source_commit  # noqa: E402
 from benchutil import write_report  # noqa: E402
 
 CONFIGS = [(64, 100, 64, 256), (32, 200, 128, 512), (256, 50, 32, 128)]
@@ -200,13 +199,7 @@ def main(argv=None):
     emit(f"float32 GEMM GFLOP/s measured in this run: { {k: round(float(v), 1) for k, v in gemm.items()} }")
     emit(f"benchmark took {elapsed / 60:.1f} min")
     report = {
-        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "versions": {
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "kerasrnn": kerasrnn.__version__,
-            "commit": source_commit(),
-        },
+        **environment(),
         "steps": steps,
         "warmup": warmup,
         "elapsed_s": round(elapsed, 1),
