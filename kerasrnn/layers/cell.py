@@ -25,6 +25,7 @@ from keras import tree
 # this mixin, so kerasrnn cells use it too (it holds no recurrent maths).
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 
+from kerasrnn.layers.zoneout import check_zoneout_rates
 from kerasrnn.layers.zoneout import zoneout
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_choice
@@ -275,6 +276,13 @@ class RecurrentCell(keras.layers.Layer, DropoutRNNCell):
         output, new_states = self.recurrent_step(projected, states, recurrent_mask)
         output, new_states = self.zone_out(output, states, new_states, training)
         return output, new_states if nested else new_states[0]
+
+    def set_zoneout(self, zoneout):
+        """Checks and keeps a `zoneout` argument (one rate for every state,
+        or one per state): `zoneout` as given for `get_config`, and
+        `zoneout_rates`, one per state."""
+        self.zoneout_rates = check_zoneout_rates("zoneout", zoneout, len(self.state_names))
+        self.zoneout = list(self.zoneout_rates) if isinstance(zoneout, (list, tuple)) else self.zoneout_rates[0]
 
     @property
     def has_zoneout(self):

@@ -7,7 +7,6 @@ from keras import ops
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.cell import get_activation
-from kerasrnn.layers.zoneout import check_zoneout_rates
 from kerasrnn.ops.fused import GRUKernel
 
 
@@ -89,8 +88,7 @@ class GRUCell(RecurrentCell):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = get_activation(recurrent_activation, "recurrent_activation")
         self.reset_after = bool(reset_after)
-        self.zoneout_rates = check_zoneout_rates("zoneout", zoneout, len(self.state_names))
-        self.zoneout = list(self.zoneout_rates) if isinstance(zoneout, (list, tuple)) else self.zoneout_rates[0]
+        self.set_zoneout(zoneout)
 
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)

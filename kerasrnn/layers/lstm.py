@@ -10,7 +10,6 @@ from keras import ops
 from kerasrnn.layers.cell import RecurrentCell
 from kerasrnn.layers.sequence import RecurrentLayer
 from kerasrnn.layers.cell import get_activation
-from kerasrnn.layers.zoneout import check_zoneout_rates
 from kerasrnn.ops.fused import LSTMKernel
 
 
@@ -129,8 +128,7 @@ class LSTMCell(RecurrentCell):
     ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = get_activation(recurrent_activation, "recurrent_activation")
-        self.zoneout_rates = check_zoneout_rates("zoneout", zoneout, len(self.state_names))
-        self.zoneout = list(self.zoneout_rates) if isinstance(zoneout, (list, tuple)) else self.zoneout_rates[0]
+        self.set_zoneout(zoneout)
         self.unit_forget_bias = bool(unit_forget_bias)
         self.peephole = bool(peephole)
         if self.peephole:

@@ -288,8 +288,8 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
             mask = None if mask is None else ops.flip(mask, axis=0)
         if dropout_mask is not None:
             dropout_mask = tree.map_structure(lambda m: ops.expand_dims(m, 0), dropout_mask)
-        zoned = getattr(cell, "has_zoneout", False)
-        kernel = None if self.unroll or zoned else cell.fused_kernel(recurrent_mask)
+        zoned = getattr(cell, "has_zoneout", False)  # a cell with zoneout has no fused kernel
+        kernel = None if self.unroll else cell.fused_kernel(recurrent_mask)
         if kernel is not None:
             xla = in_xla_context()
             dtype = cell.compute_dtype
@@ -384,11 +384,7 @@ class RecurrentLayer(SequenceInputChecks, keras.layers.RNN):
         if not self.fast_path:
             return "generic"
         rec_dropout = training and 0.0 < self.cell.recurrent_dropout < 1.0
-        if (
-            self.unroll
-            or getattr(self.cell, "has_zoneout", False)
-            or self.cell.fused_kernel(True if rec_dropout else None) is None
-        ):
+        if self.unroll or self.cell.fused_kernel(True if rec_dropout else None) is None:
             return "fused_autodiff"
         return "fused_bptt" if training else "fused_forward"
 
