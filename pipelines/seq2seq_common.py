@@ -50,17 +50,19 @@ class Seq2SeqConfig(TrainingConfig):
     def beam_options(self):
         """The further `beam_search` options (`kerasrnn.seq2seq.search`)
         these options ask for, for evaluation and for the export."""
-        return {"coverage_penalty": self.coverage_penalty, "block_ngram_repeat": self.block_ngram_repeat,
-                "min_length": self.min_length, "length_penalty_type": self.length_penalty_type,
-                "coverage_penalty_scope": self.coverage_penalty_scope}
+        return {name: getattr(self, name) for name in BEAM_OPTION_FIELDS}
 
     def default_beam_options(self):
         """`beam_options()` with every option at its default (plain beam
         search), to compare the chosen options against."""
         defaults = {field.name: field.default for field in dataclasses.fields(Seq2SeqConfig)}
-        return dataclasses.replace(self, **{name: defaults[name] for name in (
-            "coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type",
-            "coverage_penalty_scope")}).beam_options()
+        return {name: defaults[name] for name in BEAM_OPTION_FIELDS}
+
+
+#: The options of `Seq2SeqConfig` that are `beam_search` options under the
+#: same names (`kerasrnn.seq2seq.search.BEAM_OPTIONS`).
+BEAM_OPTION_FIELDS = ("coverage_penalty", "block_ngram_repeat", "min_length", "length_penalty_type",
+                      "coverage_penalty_scope")
 
 
 def build_model(config, source_vocab, target_vocab, attention, copy_attention=False):

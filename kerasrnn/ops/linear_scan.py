@@ -41,7 +41,6 @@ import keras
 from keras import ops
 
 from kerasrnn.ops.fused import custom_gradient
-
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import check_bool
 from kerasrnn.validation import is_int

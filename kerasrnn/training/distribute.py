@@ -132,8 +132,6 @@ def read_tf_config(text=None):
 def free_local_ports(count):
     """`count` TCP ports on 127.0.0.1 that were free a moment ago: the
     addresses of workers launched on one machine (`TF_CONFIG`'s cluster)."""
-    import socket
-
     sockets = [socket.socket() for _ in range(count)]
     try:
         for s in sockets:

@@ -151,3 +151,10 @@ def test_bible_modernize_without_the_corpora_extra_exits_2_naming_it(tmp_path, m
     assert main(["bible-modernize", "--quick", "--output", str(tmp_path / "run")]) == 2
     assert "needs the `sacrebleu` package: pip install 'kerasrnn[corpora]'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_config_beam_options_are_the_searchs_options():
+    from kerasrnn.pipelines.seq2seq_common import BEAM_OPTION_FIELDS
+    from kerasrnn.seq2seq.search import BEAM_OPTIONS
+
+    assert sorted(BEAM_OPTION_FIELDS) == sorted(BEAM_OPTIONS)

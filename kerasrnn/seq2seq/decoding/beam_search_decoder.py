@@ -14,13 +14,13 @@ from kerasrnn.seq2seq.decoding.basic_decoder import check_input_width
 from kerasrnn.seq2seq.decoding.basic_decoder import check_output_layer
 from kerasrnn.seq2seq.decoding.basic_decoder import like_state
 from kerasrnn.seq2seq.decoding.basic_decoder import rnn_output_size
+from kerasrnn.seq2seq.decoding.basic_decoder import serialize_layer
 from kerasrnn.seq2seq.decoding.beam_ops import check_coverage_penalty_scope
 from kerasrnn.seq2seq.decoding.beam_ops import check_length_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import coverage_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import gather_tree
 from kerasrnn.seq2seq.decoding.beam_ops import length_penalty
 from kerasrnn.seq2seq.decoding.beam_ops import ngram_blocked_tokens
-from kerasrnn.seq2seq.decoding.basic_decoder import serialize_layer
 from kerasrnn.seq2seq.decoding.samplers import EMBEDDING_INSTEAD
 from kerasrnn.seq2seq.decoding.samplers import deserialize_fn
 from kerasrnn.seq2seq.decoding.samplers import embedding_lookup_fn
