@@ -114,7 +114,7 @@ class CharGenerator(tf.Module):
         self.recurrent_layers = list(recurrent_layers)
         self.output_layer = output_layer
 
-    @tf.function(input_signature=[])
+    @tf.function(input_signature=[], autograph=False)
     def get_vocabulary(self):
         """The vocabulary as a `(size,)` string tensor (entry 0: OOV token)."""
         return self._vocabulary_tensor
@@ -125,7 +125,8 @@ class CharGenerator(tf.Module):
             tf.TensorSpec([], tf.int32, name="length"),
             tf.TensorSpec([], tf.float32, name="temperature"),
             tf.TensorSpec([], tf.int64, name="seed"),
-        ]
+        ],
+        autograph=False,  # explicit tf.cond / tf.while_loop: nothing to convert
     )
     def generate(self, prompt, length, temperature, seed):
         """`prompt` followed by `length` sampled characters (see class doc)."""

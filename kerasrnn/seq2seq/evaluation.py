@@ -50,15 +50,16 @@ class BatchedSearch:
     def __init__(self, model, max_length, beam_width=None, length_penalty=0.0, beam_options=None):
         self.max_length = max_length
         beam_options = check_beam_options(beam_options)
-        if beam_width is None:
-            self.fn = tf.function(lambda x: greedy_search(model, x, max_length))
-        else:
-            def best(x):
-                result = beam_search(model, x, beam_width, max_length, length_penalty=length_penalty,
-                                     **beam_options)
-                return {k: (v[:, 0] if v is not None else None) for k, v in result.items()}
 
-            self.fn = tf.function(best)
+        def search(x):
+            if beam_width is None:
+                return greedy_search(model, x, max_length)
+            result = beam_search(model, x, beam_width, max_length, length_penalty=length_penalty, **beam_options)
+            return {k: (v[:, 0] if v is not None else None) for k, v in result.items()}
+
+        # The search loops are `keras.ops.while_loop`s (no Python control flow
+        # on tensors to convert), and one trace serves every batch size.
+        self.fn = tf.function(search, autograph=False, reduce_retracing=True)
 
     def __call__(self, source_ids, batch_size=256):
         ids, attention = [], []

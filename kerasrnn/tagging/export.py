@@ -59,7 +59,7 @@ class StringTagger(tf.Module):
         self._chars = _table(vocabulary.chars, "chars")
         self._tags = tf.constant(list(vocabulary.tags), tf.string)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")])
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")], autograph=False)
     def tag(self, tokens):
         mask = tf.not_equal(tokens, "")
         words = tf.where(mask, self._words.lookup(tokens), 0)
@@ -71,7 +71,7 @@ class StringTagger(tf.Module):
         ids = decode_tags(self.model, scores, mask)
         return tf.where(mask, tf.gather(self._tags, ids), "")
 
-    @tf.function(input_signature=[tf.RaggedTensorSpec([None, None], tf.string, ragged_rank=1)])
+    @tf.function(input_signature=[tf.RaggedTensorSpec([None, None], tf.string, ragged_rank=1)], autograph=False)
     def tag_ragged(self, tokens):
         tags = self.tag(tokens.to_tensor(""))
         return tf.RaggedTensor.from_tensor(tags, lengths=tokens.row_lengths())

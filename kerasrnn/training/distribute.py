@@ -438,7 +438,7 @@ def agree_on_epoch(strategy, epoch, directory):
         return tf.constant([epoch], tf.int64)
 
     with strategy.scope():
-        gathered = tf.function(lambda: strategy.gather(strategy.run(local), axis=0))().numpy().tolist()
+        gathered = tf.function(lambda: strategy.gather(strategy.run(local), axis=0), autograph=False)().numpy().tolist()
     if len(set(gathered)) > 1:
         raise BackupError(directory, f"is at epoch {epoch} on this worker but the workers' backups are at epochs "
                                      f"{gathered} (a worker was killed while they were committing the same epoch): "
