@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import time
+import weakref
 
 import keras
 import numpy as np
@@ -161,17 +162,28 @@ def _distributed_gradients(strategy, model, variables, x, y):
 
     total = int(keras.tree.flatten(y)[0].shape[0])
     batch = next(iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors((x, y)))))
+    key = (strategy, total)
+    if key not in _DISTRIBUTED_GRADIENTS.setdefault(model, {}):  # traced once per model, strategy and batch
+        model_ref = weakref.ref(model)  # the cache entry must not keep its own key alive
 
-    def replica_gradients(x, y):
-        with tf.GradientTape() as tape:
-            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
-        # Keras divides each replica's loss by the number of replicas.
-        share = tf.cast(tf.shape(keras.tree.flatten(y)[0])[0] * strategy.num_replicas_in_sync, "float32") / total
-        return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) * tf.cast(share, g.dtype)
-                for v, g in zip(variables, tape.gradient(loss, variables))]
+        def replica_gradients(x, y):
+            model = model_ref()
+            with tf.GradientTape() as tape:
+                loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=False))
+            # Keras divides each replica's loss by the number of replicas.
+            share = tf.cast(tf.shape(keras.tree.flatten(y)[0])[0] * strategy.num_replicas_in_sync, "float32") / total
+            return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) * tf.cast(share, g.dtype)
+                    for v, g in zip(variables, tape.gradient(loss, variables))]
 
-    per_replica = strategy.run(replica_gradients, args=batch)
-    return [strategy.reduce("SUM", g, axis=None) for g in per_replica]
+        def summed(batch):  # in a graph: collectives run eagerly are slow (TensorFlow warns)
+            return [strategy.reduce("SUM", g, axis=None) for g in strategy.run(replica_gradients, args=batch)]
+
+        _DISTRIBUTED_GRADIENTS[model][key] = tf.function(summed, autograph=False)
+    return _DISTRIBUTED_GRADIENTS[model][key](batch)
+
+
+#: `_distributed_gradients`' traced functions: `{model: {(strategy, batch): function}}`.
+_DISTRIBUTED_GRADIENTS = weakref.WeakKeyDictionary()
 
 
 class TrainingTimer(keras.callbacks.Callback):

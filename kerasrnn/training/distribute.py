@@ -12,6 +12,7 @@ import shutil
 import socket
 import time
 import warnings
+import weakref
 
 from kerasrnn.validation import ArgumentError
 from kerasrnn.validation import InputError
@@ -434,16 +435,24 @@ def agree_on_epoch(strategy, epoch, directory):
 
     from kerasrnn.training.backup import BackupError
 
-    def local():
-        return tf.constant([epoch], tf.int64)
+    if strategy not in _GATHER_EPOCH:  # one trace per strategy, not one per call
+        strategy_ref = weakref.ref(strategy)  # the cache entry must not keep its own key alive
 
+        def gather(value):
+            return strategy_ref().gather(strategy_ref().run(lambda v: v[None], args=(value,)), axis=0)
+
+        _GATHER_EPOCH[strategy] = tf.function(gather, autograph=False)
     with strategy.scope():
-        gathered = tf.function(lambda: strategy.gather(strategy.run(local), axis=0), autograph=False)().numpy().tolist()
+        gathered = _GATHER_EPOCH[strategy](tf.constant(epoch, tf.int64)).numpy().tolist()
     if len(set(gathered)) > 1:
         raise BackupError(directory, f"is at epoch {epoch} on this worker but the workers' backups are at epochs "
                                      f"{gathered} (a worker was killed while they were committing the same epoch): "
                                      "restart every worker with --fresh")
     return epoch
+
+
+#: `agree_on_epoch`'s traced gather, per strategy.
+_GATHER_EPOCH = weakref.WeakKeyDictionary()
 
 
 def weights_digest(model):
