@@ -8,6 +8,7 @@ data-parallel` on JAX, and the errors of a bad cluster. Every run is a
 subprocess with a time limit; the pipelines run at test size through their
 own options."""
 
+import csv
 import json
 import os
 import re
@@ -33,6 +34,10 @@ CHAR_LM = ("char-lm", "--quick", "--max-chars", "3000", "--units", "8", "--embed
 #: Test-sized runs of every Keras-trained pipeline (word2vec trains with gensim).
 TINY = {
     "char-lm": CHAR_LM,
+    # Stops early (val_loss rises at epoch 2 of 8) and writes TensorBoard logs
+    # ("{output}": the run's directory).
+    "char-lm-stop": (*CHAR_LM, "--epochs", "8", "--patience", "1", "--learning-rate", "0.3", "--clip-norm", "0",
+                     "--logdir", "{output}/tensorboard"),
     "char-lm-tbptt": ("char-lm", "--quick", "--max-chars", "6000", "--tbptt", "--batch-size", "8",
                       "--sequence-length", "16", "--units", "8", "--embedding-dim", "4", "--epochs", "2",
                       "--sample-length", "5"),
@@ -135,7 +140,7 @@ def test_gradient_norm_is_the_dense_gradients_norm():
 #: The mirrored comparisons, in groups of one subprocess each (so that
 #: `pytest -n` spreads them), with the refused runs.
 GROUPS = {
-    "char-lm": ["char-lm", "char-lm-tbptt"],
+    "char-lm": ["char-lm", "char-lm-stop", "char-lm-tbptt"],
     "seq2seq": ["dates", "bible-modernize"],
     "ntm": ["ntm-copy", "ntm-repeat-copy", "ntm-recall", "ntm-sort", "ntm-ngrams"],
     "others": ["sentiment", "tree-arith", "vec2seq", "forecast"],
@@ -174,7 +179,8 @@ def _run_group(directory, runs, refused, unsynchronized):
         for name, argv in {runs!r}.items():
             for strategy in ("none", "mirrored"):
                 output = {str(directory)!r} + f"/{{name}}/{{strategy}}"
-                codes[f"{{name}}/{{strategy}}"] = main(list(argv) + ["--strategy", strategy, "--output", output])
+                args = [a.replace("{{output}}", output) for a in argv]
+                codes[f"{{name}}/{{strategy}}"] = main(args + ["--strategy", strategy, "--output", output])
         for name, argv in {refused or {}!r}.items():
             codes[name] = main(list(argv) + ["--strategy", "mirrored", "--output", {str(directory)!r} + "/" + name])
         if {unsynchronized!r}:
@@ -230,6 +236,42 @@ def test_mirrored_run_matches_single_device(mirrored_runs, group, name):
     assert_same_metrics(mirrored, single)
 
 
+def _epoch_losses(logdir):
+    """`{"train": [...], "validation": [...]}`: the `epoch_loss` scalars
+    Keras's TensorBoard callback wrote under `logdir`, in step order."""
+    import tensorflow as tf
+
+    found = {}
+    for split in ("train", "validation"):
+        values = {}
+        for path in sorted((logdir / split).glob("events.out.tfevents.*")):
+            for event in tf.compat.v1.train.summary_iterator(str(path)):
+                for value in event.summary.value:
+                    if value.tag == "epoch_loss":
+                        values[event.step] = float(tf.make_ndarray(value.tensor))
+        found[split] = [values[step] for step in sorted(values)]
+    return found
+
+
+@pytest.mark.xdist_group("mirrored-char-lm")
+def test_early_stopping_and_tensorboard_under_mirrored_as_on_one_device(mirrored_runs):
+    """`--patience 1` stops both runs at the same epoch, before the 8 asked,
+    with the best epoch's weights; both write one TensorBoard scalar per
+    epoch, the same losses as their history."""
+    directory, codes, result = mirrored_runs("char-lm")
+    assert codes["char-lm-stop/none"] == codes["char-lm-stop/mirrored"] == 0, result.stderr[-5000:]
+    single, mirrored = (read_metrics(directory / "char-lm-stop" / s) for s in ("none", "mirrored"))
+    assert mirrored["epochs"] == single["epochs"] < 8
+    assert mirrored["best_epoch"] == single["best_epoch"] == single["epochs"] - 1  # patience 1
+    for strategy, metrics in (("none", single), ("mirrored", mirrored)):
+        run = directory / "char-lm-stop" / strategy
+        losses = _epoch_losses(run / "tensorboard")
+        with open(run / "history.csv") as f:
+            history = list(csv.DictReader(f))
+        assert len(losses["train"]) == len(losses["validation"]) == len(history) == metrics["epochs"]
+        np.testing.assert_allclose(losses["validation"], [float(row["val_loss"]) for row in history], rtol=1e-5)
+
+
 @pytest.mark.xdist_group("mirrored-char-lm")
 def test_stateful_training_is_refused_where_states_cannot_be_per_replica(mirrored_runs):
     """On a Keras whose `keras.Variable` takes no `synchronization` (3.8),
@@ -256,22 +298,25 @@ def _tf_config(cluster, index):
 
 
 class Workers:
-    """2 worker processes of one command (`argv`, `--output` shared) on 127.0.0.1."""
+    """2 worker processes of one command (`argv`, `--output` shared) on
+    127.0.0.1; with `script`, of that Python source instead, given `argv`."""
 
-    def __init__(self, argv, output, logs):
-        self.argv, self.output, self.logs = list(argv), str(output), logs
+    def __init__(self, argv, output, logs, script=None):
+        self.argv, self.output, self.logs, self.script = list(argv), str(output), logs, script
         self.cluster = {"worker": [f"127.0.0.1:{port}" for port in free_local_ports(2)]}
         self.processes = []
 
     def start(self, tag):
         self.tag = tag
+        argv = self.argv if self.script else [a.replace("{output}", self.output) for a in self.argv]
+        command = (["-u", "-c", self.script, *argv] if self.script else
+                   ["-m", "kerasrnn.pipelines", *argv, "--strategy", "multi-worker", "--output", self.output])
         for index in range(2):
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT,
                        TF_CONFIG=_tf_config(self.cluster, index))
             with open(self.log(index), "w") as f:
                 self.processes.append(subprocess.Popen(
-                    [sys.executable, "-m", "kerasrnn.pipelines", *self.argv, "--strategy", "multi-worker",
-                     "--output", self.output], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
+                    [sys.executable, *command], stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT))
         return self
 
     def log(self, index):
@@ -303,9 +348,9 @@ def _digests(log):
 #: 2 epochs: a worker is killed after the first and the restarted run trains the second.
 EPOCHS = 2
 MULTI_WORKER = (*CHAR_LM, "--epochs", str(EPOCHS))
-#: The full multi-worker matrix (every Keras-trained pipeline on 2 workers,
-#: uninterrupted and killed/resumed) runs with `make test-distributed`, not
-#: in `make test`: char-lm stands for all there.
+#: The full multi-worker matrix (every Keras-trained pipeline on 2 workers of
+#: its own, uninterrupted and killed/resumed) runs with `make test-distributed`;
+#: `make test` runs every pipeline on one pair of workers and kills char-lm.
 FULL_MATRIX = [pytest.mark.slow, pytest.mark.skipif(
     not os.environ.get("KERASRNN_TEST_DISTRIBUTED"),
     reason="full distributed matrix: make test-distributed (KERASRNN_TEST_DISTRIBUTED=1)")]
@@ -325,7 +370,7 @@ def _check_two_workers(output, codes, logs, epochs=EPOCHS):
     assert digests[0] and digests[0] == digests[1]  # the same weights on both workers
     metrics = read_metrics(output)
     assert metrics["distribution"] == {"strategy": "multi-worker", "replicas": 2, "chief": True}
-    if "epochs" in metrics:
+    if "epochs" in metrics and epochs is not None:
         assert metrics["epochs"] == epochs
     # The other worker wrote into its temporary directory, gone at the end.
     assert not os.path.exists(output / ".worker-1")
@@ -376,25 +421,74 @@ def _kill_and_resume(argv, directory, reference_output, reference_digests):
     assert_same_metrics(read_metrics(output), read_metrics(reference_output), rtol=1e-6)
 
 
+#: Runs pipelines one after another in one process per worker (one import,
+#: one rendezvous): `argv` is a JSON list of `[name, argv, output]`.
+EVERY_PIPELINE = textwrap.dedent("""
+    import json, sys, time
+    from kerasrnn.pipelines.runner import main
+    for name, argv, output in json.loads(sys.argv[1]):
+        print(f"== PIPELINE {name}", flush=True)
+        start = time.monotonic()
+        argv = [a.replace("{output}", output) for a in argv]
+        code = main(argv + ["--strategy", "multi-worker", "--output", output])
+        print(f"== CODE {name} {code} in {time.monotonic() - start:.1f} s", flush=True)
+        if code:
+            break  # the peer's collectives time out, and it stops too
+""")
+
+
+def _sections(log):
+    """`{name: (exit code or None, its part of the log)}` of an `EVERY_PIPELINE` log."""
+    found = {}
+    for part in log.split("== PIPELINE ")[1:]:
+        name, _, text = part.partition("\n")
+        code = re.search(rf"^== CODE {re.escape(name)} (-?\d+) in ", text, re.M)
+        found[name] = (int(code.group(1)) if code else None, text)
+    return found
+
+
 @pytest.fixture(scope="session")
 def two_workers(tmp_path_factory):
-    """An uninterrupted 2-worker run of char-lm: `(output, codes, logs)`."""
-    return _two_workers(MULTI_WORKER, tmp_path_factory.mktemp("workers"))
+    """Every Keras-trained pipeline on the same 2 worker processes, one after
+    another (char-lm first, with 2 epochs: the reference of the kill test):
+    `(directory, {name: (argv, codes, logs)})`."""
+    directory = tmp_path_factory.mktemp("workers")
+    runs = [[name, list(MULTI_WORKER if name == "char-lm" else
+                        _forecast_csv(str(directory)) if name == "forecast" else TINY[name]), str(directory / name)]
+            for name in [*TINY, "forecast"]]
+    codes, logs = Workers([json.dumps(runs)], directory, directory, script=EVERY_PIPELINE).start("every").wait()
+    sections = [_sections(log) for log in logs]
+    found = {name: (argv, [s.get(name, (None, ""))[0] for s in sections],
+                    [s.get(name, (None, ""))[1] for s in sections]) for name, argv, _ in runs}
+    # A failed worker process (not a failed pipeline, which each test reports) fails them all.
+    assert codes == [0, 0] or any(c != [0, 0] for _, c, _ in found.values()), "\n".join(log[-3000:] for log in logs)
+    return directory, found
 
 
 @pytest.mark.xdist_group("two-workers")
-def test_multi_worker_run_ends_with_identical_weights_and_chief_only_outputs(two_workers):
-    output, codes, logs = two_workers
-    assert len(_check_two_workers(output, codes, logs)) == 1
-    assert sorted(os.listdir(output)) == ["config.json", "export", "history.csv", "learning_curves.png",
-                                          "metrics.json", "model.keras"]
+@pytest.mark.parametrize("name", [*TINY, "forecast"])
+def test_every_pipeline_on_two_workers_ends_with_identical_weights_and_chief_only_outputs(two_workers, name):
+    directory, found = two_workers
+    argv, codes, logs = found[name]
+    # The epochs asked for (early stopping may end a run sooner).
+    epochs = (int(argv[len(argv) - 1 - argv[::-1].index("--epochs") + 1])
+              if "--epochs" in argv and "--patience" not in argv else None)
+    digests = _check_two_workers(directory / name, codes, logs, epochs=epochs)
+    if "--logdir" in argv:  # only the chief's TensorBoard logs remain, one scalar per epoch
+        losses = _epoch_losses(directory / name / "tensorboard")
+        assert len(losses["train"]) == len(losses["validation"]) == read_metrics(directory / name)["epochs"]
+    if name == "char-lm":
+        assert len(digests) == 1
+        assert sorted(os.listdir(directory / name)) == ["config.json", "export", "history.csv",
+                                                        "learning_curves.png", "metrics.json", "model.keras"]
 
 
 @pytest.mark.xdist_group("two-workers")
 def test_worker_killed_mid_run_and_both_restarted_resume_to_the_same_end(two_workers, tmp_path):
-    reference_output, reference_codes, reference_logs = two_workers
-    assert reference_codes == [0, 0]
-    _kill_and_resume(MULTI_WORKER, tmp_path, reference_output, _digests(reference_logs[0]))
+    directory, found = two_workers
+    _, codes, logs = found["char-lm"]
+    assert codes == [0, 0], "\n".join(log[-3000:] for log in logs)
+    _kill_and_resume(MULTI_WORKER, tmp_path, directory / "char-lm", _digests(logs[0]))
 
 
 def _matrix_argv(name, directory):
