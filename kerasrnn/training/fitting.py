@@ -12,6 +12,7 @@ from kerasrnn.training.distribute import is_chief
 from kerasrnn.training.distribute import is_multi_worker
 from kerasrnn.training.distribute import multi_worker_fixes
 from kerasrnn.training.distribute import weights_digest
+from kerasrnn.training.interrupts import interrupts_noticed
 
 PROGRESS = ("auto", "bar", "none")
 
@@ -143,14 +144,16 @@ def fit(model, epoch_batches, steps_per_epoch, epochs, *, output, fresh=False, l
         all_callbacks.append(keras.callbacks.TensorBoard(log_dir=logdir))
     # Last, so that everything an epoch writes is on disk before it commits.
     all_callbacks.append(AtomicBackupAndRestore(directory, delete_checkpoint=stage is None))
-    with multi_worker_fixes(strategy):
+    # A Ctrl-C that Python drops (raised in a garbage-collector callback)
+    # still stops training, at the next batch or after the epoch's backup.
+    with interrupts_noticed() as interrupt_check, multi_worker_fixes(strategy):
         model.fit(
             epoch_batches(initial_epoch, epochs),
             epochs=epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch,
             validation_data=validation_data,
-            callbacks=all_callbacks,
+            callbacks=[*all_callbacks, interrupt_check],
             shuffle=False,  # the order is `epoch_batches`'s
             verbose=verbose,
             **fit_options,

@@ -4,6 +4,7 @@ uninterrupted fit; stages are kept until removed."""
 
 import json
 import os
+import signal
 
 import keras
 import numpy as np
@@ -104,3 +105,33 @@ def test_logdir_gets_tensorboard_logs(tmp_path):
                  logdir=str(tmp_path / "logs"))
     assert any(files for _, _, files in os.walk(tmp_path / "logs"))
     assert (tmp_path / "run" / "history.csv").exists() and not (tmp_path / "run" / "backup").exists()
+
+
+class _DroppedInterrupt:
+    """Sends this process a SIGINT from its `__del__`, where Python drops the
+    `KeyboardInterrupt` the handler raises, as it does in the garbage
+    collector's callbacks (which JAX and TensorFlow register)."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100_000):  # the handler runs here, inside __del__
+            pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped interrupt
+def test_a_ctrl_c_python_drops_still_stops_training_after_the_epochs_backup(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a terminal
+    try:
+        _DroppedInterrupt()  # the premise: Python drops it, nothing is raised here
+        model = tiny_model()
+        epoch_batches, steps = training.array_epoch_batches(tiny_data(), 8, seed=0)
+        drop = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch == 1 and _DroppedInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            training.fit(model, epoch_batches, steps, 6, output=str(tmp_path), progress="none", callbacks=[drop])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with open(tmp_path / "backup" / "training_metadata.json") as f:
+        assert json.load(f)["epoch"] == 2  # epoch 2 ended and was backed up, then training stopped
+    with open(tmp_path / "history.csv") as f:
+        assert len(f.read().strip().splitlines()) == 1 + 2
