@@ -451,6 +451,16 @@ def agree_on_epoch(strategy, epoch, directory):
     return epoch
 
 
+def _scaled(gradient, numerator, denominator):
+    """`gradient * numerator / denominator` as `tf.clip_by_norm` computes it,
+    for a tensor or `IndexedSlices` (kept so)."""
+    import tensorflow as tf
+
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values * numerator / denominator, gradient.indices, gradient.dense_shape)
+    return gradient * numerator / denominator
+
+
 #: `agree_on_epoch`'s traced gather, per strategy.
 _GATHER_EPOCH = weakref.WeakKeyDictionary()
 
@@ -530,6 +540,14 @@ def multi_worker_fixes(strategy):
     2. `reduce_per_replica` averages scalar logs with `axis=0`, which raises
        `Invalid reduction dimension 0 for input with 0 dimensions`. Fixed by
        averaging over replicas only (`axis=None`) for multi-worker.
+    3. The optimizer clips (`clipnorm`, `global_clipnorm`, `clipvalue`) each
+       replica's share of the gradient before the shares are summed, so
+       clipping acts on another gradient than on one device (with 2
+       replicas, `global_clipnorm=1` lets steps of norm 2 through). Fixed by
+       summing the shares first (one more all-reduce per step, only when
+       clipping is on) and changing each replica's share as one device
+       changes the sum: scaled by the sum's clipping factor (by norm), or
+       moved by its part of the sum's clipping (by value).
 
     Checked on Keras 3.15.1 with TensorFlow 2.21 (tests/pipelines/test_distributed.py
     also checks that unpatched `fit` still fails there).
@@ -539,10 +557,13 @@ def multi_worker_fixes(strategy):
         return
     import tensorflow as tf
     from keras.src import tree
+    from keras.src import ops
     from keras.src.backend.tensorflow import trainer as tf_trainer
+    from keras.src.optimizers import base_optimizer
 
     original_reduce = tf_trainer.reduce_per_replica
     original_build = tf_trainer.TensorFlowTrainer.__dict__["_maybe_symbolic_build"]
+    original_clip = base_optimizer.BaseOptimizer.__dict__["_clip_gradients"]
 
     def reduce_per_replica(values, strategy, reduction):
         if tf_trainer._collective_all_reduce_multi_worker(strategy) and reduction in ("auto", "mean"):
@@ -568,10 +589,40 @@ def multi_worker_fixes(strategy):
             return original_build(self, data_batch=data_batch)
         return original_build(self, iterator=iterator, data_batch=data_batch)
 
+    def _clip_gradients(self, grads):
+        context = tf.distribute.get_replica_context()
+        clipping = any((getattr(self, name, None) or 0) > 0 for name in ("clipnorm", "global_clipnorm", "clipvalue"))
+        if not clipping or context is None or context.num_replicas_in_sync == 1:
+            return original_clip(self, grads)
+        present = [i for i, g in enumerate(grads) if g is not None]
+        # An embedding's gradient (`IndexedSlices`, a row per lookup) is
+        # all-reduced by gathering every replica's rows: the rows one device
+        # has. The shares keep the types one device's clipping gives.
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, [grads[i] for i in present])
+        clipped = list(grads)
+        if (self.clipnorm or 0) > 0:  # tf.clip_by_norm of each variable's sum
+            for i, whole in zip(present, summed):
+                norm = tf.norm(whole.values if isinstance(whole, tf.IndexedSlices) else whole)
+                clipped[i] = _scaled(grads[i], self.clipnorm, tf.maximum(norm, self.clipnorm))
+        elif (self.global_clipnorm or 0) > 0:  # base_optimizer.clip_by_global_norm of the sum
+            norm = base_optimizer.global_norm(summed)
+            scale = self.global_clipnorm * ops.minimum(1.0 / norm, 1.0 / self.global_clipnorm) + (norm - norm)
+            for i in present:
+                clipped[i] = grads[i] * scale
+        else:  # element-wise: a replica's rows are one device's rows; a dense share moves by its part
+            for i, whole, kept in zip(present, summed, original_clip(self, summed)):
+                if isinstance(grads[i], tf.IndexedSlices):
+                    clipped[i] = original_clip(self, [grads[i]])[0]
+                else:
+                    clipped[i] = grads[i] + (kept - whole) / tf.cast(context.num_replicas_in_sync, whole.dtype)
+        return clipped
+
     tf_trainer.reduce_per_replica = reduce_per_replica
     tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build
+    base_optimizer.BaseOptimizer._clip_gradients = _clip_gradients
     try:
         yield
     finally:
         tf_trainer.reduce_per_replica = original_reduce
         tf_trainer.TensorFlowTrainer._maybe_symbolic_build = original_build
+        base_optimizer.BaseOptimizer._clip_gradients = original_clip
