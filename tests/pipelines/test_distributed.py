@@ -94,6 +94,12 @@ def _forecast_csv(directory):
             "--units", "8", "--epochs", "2", "--batch-size", "32", "--no-sarimax")
 
 
+def _at(argv, output, strategy):
+    """The command line of `argv` (a `TINY` entry) run under `strategy`
+    into `output`, which also replaces its "{output}"."""
+    return [a.replace("{output}", str(output)) for a in argv] + ["--strategy", strategy, "--output", str(output)]
+
+
 def _floats(metrics, prefix=""):
     """`{path: value}` of the numbers in a metrics tree, timings left out."""
     found = {}
@@ -161,6 +167,8 @@ def _mirrored(directory, runs, refused=None, unsynchronized=False):
 
 
 def _run_group(directory, runs, refused, unsynchronized):
+    runs = {f"{name}/{strategy}": _at(argv, directory / name / strategy, strategy)
+            for name, argv in runs.items() for strategy in ("none", "mirrored")}
     return run_python(
         f"""
         import json
@@ -176,11 +184,8 @@ def _run_group(directory, runs, refused, unsynchronized):
                 next(iter(run.strategy.experimental_distribute_dataset(batch))))
         print("PER_REPLICA", json.dumps([int(t.shape[0]) for t in local]))
         codes = {{}}
-        for name, argv in {runs!r}.items():
-            for strategy in ("none", "mirrored"):
-                output = {str(directory)!r} + f"/{{name}}/{{strategy}}"
-                args = [a.replace("{{output}}", output) for a in argv]
-                codes[f"{{name}}/{{strategy}}"] = main(args + ["--strategy", strategy, "--output", output])
+        for key, argv in {runs!r}.items():
+            codes[key] = main(argv)
         for name, argv in {refused or {}!r}.items():
             codes[name] = main(list(argv) + ["--strategy", "mirrored", "--output", {str(directory)!r} + "/" + name])
         if {unsynchronized!r}:
@@ -342,9 +347,8 @@ class Workers:
 
     def start(self, tag):
         self.tag = tag
-        argv = self.argv if self.script else [a.replace("{output}", self.output) for a in self.argv]
-        command = (["-u", "-c", self.script, *argv] if self.script else
-                   ["-m", "kerasrnn.pipelines", *argv, "--strategy", "multi-worker", "--output", self.output])
+        command = (["-u", "-c", self.script, *self.argv] if self.script else
+                   ["-m", "kerasrnn.pipelines", *_at(self.argv, self.output, "multi-worker")])
         for index in range(2):
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT,
                        TF_CONFIG=_tf_config(self.cluster, index))
@@ -456,15 +460,14 @@ def _kill_and_resume(argv, directory, reference_output, reference_digests):
 
 
 #: Runs pipelines one after another in one process per worker (one import,
-#: one rendezvous): `argv` is a JSON list of `[name, argv, output]`.
+#: one rendezvous): `argv` is a JSON list of `[name, command line]`.
 EVERY_PIPELINE = textwrap.dedent("""
     import json, sys, time
     from kerasrnn.pipelines.runner import main
-    for name, argv, output in json.loads(sys.argv[1]):
+    for name, argv in json.loads(sys.argv[1]):
         print(f"== PIPELINE {name}", flush=True)
         start = time.monotonic()
-        argv = [a.replace("{output}", output) for a in argv]
-        code = main(argv + ["--strategy", "multi-worker", "--output", output])
+        code = main(argv)
         print(f"== CODE {name} {code} in {time.monotonic() - start:.1f} s", flush=True)
         if code:
             break  # the peer's collectives time out, and it stops too
@@ -487,13 +490,14 @@ def two_workers(tmp_path_factory):
     another (char-lm first, with 2 epochs: the reference of the kill test):
     `(directory, {name: (argv, codes, logs)})`."""
     directory = tmp_path_factory.mktemp("workers")
-    runs = [[name, list(MULTI_WORKER if name == "char-lm" else
-                        _forecast_csv(str(directory)) if name == "forecast" else TINY[name]), str(directory / name)]
-            for name in [*TINY, "forecast"]]
-    codes, logs = Workers([json.dumps(runs)], directory, directory, script=EVERY_PIPELINE).start("every").wait()
+    runs = {name: list(MULTI_WORKER if name == "char-lm" else
+                       _forecast_csv(str(directory)) if name == "forecast" else TINY[name])
+            for name in [*TINY, "forecast"]}
+    commands = [[name, _at(argv, directory / name, "multi-worker")] for name, argv in runs.items()]
+    codes, logs = Workers([json.dumps(commands)], directory, directory, script=EVERY_PIPELINE).start("every").wait()
     sections = [_sections(log) for log in logs]
     found = {name: (argv, [s.get(name, (None, ""))[0] for s in sections],
-                    [s.get(name, (None, ""))[1] for s in sections]) for name, argv, _ in runs}
+                    [s.get(name, (None, ""))[1] for s in sections]) for name, argv in runs.items()}
     # A failed worker process (not a failed pipeline, which each test reports) fails them all.
     assert codes == [0, 0] or any(c != [0, 0] for _, c, _ in found.values()), "\n".join(log[-3000:] for log in logs)
     return directory, found
